@@ -1,0 +1,14 @@
+"""URLs of imagex_dedup.
+
+A host mounts them once, e.g. ``path("imagex/", include("imagex_dedup.urls"))``:
+
+* ``<mount>/?Action=...&Version=2018-08-01`` — the veImageX-compatible detection service,
+* ``<mount>/callback/<task_id>/`` — results from a detection backend,
+* ``<mount>/api/`` — the REST API (groups, merge, dismiss, checks).
+"""
+
+from django.urls import include, path  # noqa: F401
+
+app_name = "imagex_dedup"
+
+urlpatterns: list = []

@@ -1,0 +1,39 @@
+"""Shared fixtures: real images made with Pillow from the bundled photos."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from PIL import Image
+
+PHOTOS_DIR = Path(__file__).parent / "data" / "photos"
+
+
+def photo_path(name: str) -> Path:
+    return PHOTOS_DIR / name
+
+
+def image_bytes(image: Image.Image, fmt: str = "JPEG", **save_kwargs: object) -> bytes:
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, fmt, **save_kwargs)
+    return buf.getvalue()
+
+
+def upload(name: str, image: Image.Image, fmt: str = "JPEG") -> SimpleUploadedFile:
+    content_type = {"JPEG": "image/jpeg", "PNG": "image/png"}.get(fmt, "application/octet-stream")
+    return SimpleUploadedFile(name, image_bytes(image, fmt), content_type=content_type)
+
+
+@pytest.fixture
+def flower() -> Image.Image:
+    with Image.open(photo_path("flower.jpg")) as im:
+        return im.convert("RGB")
+
+
+@pytest.fixture
+def test_card() -> Image.Image:
+    with Image.open(photo_path("test-card.png")) as im:
+        return im.convert("RGB")
