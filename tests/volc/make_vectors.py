@@ -177,7 +177,17 @@ PUBLISHED = {
     "host": "iam.volcengineapi.com",
     "path": "/",
     "query": [["Action", "ListUsers"], ["Version", "2018-01-01"], ["Limit", "10"], ["Offset", "0"]],
-    "headers": {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    "headers": {
+        "Host": "iam.volcengineapi.com",
+        "Content-Type": "application/x-www-form-urlencoded; charset=utf-8",
+        "X-Date": "20201230T081805Z",
+        "X-Content-Sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+        "Authorization": (
+            "HMAC-SHA256 Credential=AKLTMjI2ODVlYzI3ZGY1NGU4ZjhjYWRjMTlmNTM5OTZkYzE/20201230/"
+            "cn-north-1/iam/request, SignedHeaders=content-type;host;x-content-sha256;x-date, "
+            "Signature=28eeabbbd726b87002e0fe58ad8c1c768e619b06e2646f35b6ad7ed029a6d8a7"
+        ),
+    },
     "body": "",
     "x_date": "20201230T081805Z",
     "signature": "28eeabbbd726b87002e0fe58ad8c1c768e619b06e2646f35b6ad7ed029a6d8a7",
