@@ -98,43 +98,40 @@ def normalise_task_status(result: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _error_from_response(response: requests.Response) -> ImageXAPIError | None:
-    """The error a response carries, or None if it is a success."""
+def _result_from_response(response: requests.Response) -> dict[str, Any]:
+    """The ``Result`` object of a successful response; raise ImageXAPIError for anything else."""
     try:
         payload = response.json()
     except ValueError:
         payload = None
     metadata = payload.get("ResponseMetadata") if isinstance(payload, dict) else None
-    error = metadata.get("Error") if isinstance(metadata, dict) else None
-    request_id = metadata.get("RequestId") if isinstance(metadata, dict) else None
+    metadata = metadata if isinstance(metadata, dict) else {}
+    error = metadata.get("Error")
+    request_id = metadata.get("RequestId")
     # The Go SDK treats an Error with CodeN 0 and no Code as no error; so do we.
     if isinstance(error, dict) and (error.get("Code") or error.get("CodeN")):
-        return ImageXAPIError(
+        raise ImageXAPIError(
             str(error.get("Code") or "InternalError"),
             error.get("CodeN"),
             str(error.get("Message", "")),
             response.status_code,
             request_id,
         )
-    if response.status_code >= 400:
-        if response.status_code == 429:
+    status = response.status_code
+    if status >= 400:
+        if status == 429:
             code = "FlowLimitExceeded"
-        elif response.status_code >= 500:
+        elif status >= 500:
             code = "InternalError"
         else:
             code = "InvalidResponse"
-        return ImageXAPIError(
-            code, None, f"HTTP {response.status_code}", response.status_code, request_id
+        raise ImageXAPIError(code, None, f"HTTP {status}", status, request_id)
+    result = payload.get("Result") if isinstance(payload, dict) else None
+    if not isinstance(result, dict):
+        raise ImageXAPIError(
+            "InvalidResponse", None, "response has no Result object", status, request_id
         )
-    if not isinstance(payload, dict) or not isinstance(payload.get("Result"), dict):
-        return ImageXAPIError(
-            "InvalidResponse",
-            None,
-            "response has no Result object",
-            response.status_code,
-            request_id,
-        )
-    return None
+    return result
 
 
 class ImageXClient:
@@ -264,11 +261,8 @@ class ImageXClient:
             raise ImageXAPIError("RequestTimeout", None, str(exc), None, None) from exc
         except requests.ConnectionError as exc:
             raise ImageXAPIError("ConnectionError", None, str(exc), None, None) from exc
-        error = _error_from_response(response)
-        if error is not None:
-            raise error
         logger.debug("veImageX %s -> HTTP %s", action, response.status_code)
-        return response.json()["Result"]
+        return _result_from_response(response)
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with "equal jitter": half fixed, half random."""

@@ -36,7 +36,9 @@ ERRORS: dict[str, ErrorCode] = {
     "SignatureDoesNotMatch": ErrorCode(
         100010,
         401,
-        "The request signature we calculated does not match the signature you provided.",
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your Secret Access Key and signing method. "
+        "Consult the service documentation for details.",
     ),
     "AccessDenied": ErrorCode(100013, 403, "User is not authorized to perform: %s."),
     "InternalError": ErrorCode(100014, 500, "Service has some internal Error."),
@@ -82,6 +84,12 @@ def code_n_for(code: str) -> int:
     """CodeN for an error code; unknown codes borrow InternalError's so CodeN is never 0."""
     spec = ERRORS.get(code)
     return spec.code_n if spec else ERRORS["InternalError"].code_n
+
+
+def message_for(code: str, *args: object) -> str:
+    """Volcengine's message text for ``code``, with its ``%s`` placeholders filled from ``args``."""
+    template = ERRORS[code].default_message
+    return template % args if args else template
 
 
 def new_request_id(now: datetime | None = None) -> str:

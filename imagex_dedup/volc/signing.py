@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
-from imagex_dedup.volc.errors import SignatureError
+from imagex_dedup.volc.errors import SignatureError, message_for
 
 ALGORITHM = "HMAC-SHA256"
 X_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -122,9 +122,9 @@ def _candidate_queries(query: QueryInput) -> list[str]:
 def _canonical_header_value(name: str, value: str) -> str:
     value = value.strip()
     if name == "host":
+        # The reference signer signs "host:443" and "host:80" as plain "host".
         host, sep, port = value.rpartition(":")
-        # The reference signer drops default ports; a bracketed IPv6 host has no port after "]".
-        if sep and port in ("80", "443") and not host.endswith(":"):
+        if sep and port in ("80", "443"):
             return host
     return value
 
@@ -250,7 +250,7 @@ def _check_x_date(
     x_date: str | None, auth: ParsedAuthorization, now: datetime, max_skew: int
 ) -> None:
     if not x_date:
-        raise SignatureError("MissingRequestInfo", "The request is missing X-Date information.")
+        raise SignatureError("MissingRequestInfo", message_for("MissingRequestInfo", "X-Date"))
     if not _X_DATE_RE.fullmatch(x_date):
         raise SignatureError("InvalidTimestamp", "X-Date must be formatted as YYYYMMDDTHHMMSSZ.")
     try:
@@ -258,7 +258,7 @@ def _check_x_date(
     except ValueError:
         raise SignatureError("InvalidTimestamp", "X-Date is not a valid date.") from None
     if abs((now - signed_at).total_seconds()) > max_skew:
-        raise SignatureError("InvalidTimestamp", "The Signature of the request is expired.")
+        raise SignatureError("InvalidTimestamp", message_for("InvalidTimestamp"))
     if auth.date != x_date[:8]:
         raise SignatureError(
             "SignatureDoesNotMatch", "The credential scope date does not match X-Date."
@@ -286,14 +286,13 @@ def verify_request(
     lowered = {name.lower(): value for name, value in headers.items()}
     authorization = lowered.get("authorization")
     if not authorization:
-        raise SignatureError("MissingParameter", "The request is missing Authorization parameter.")
+        raise SignatureError("MissingParameter", message_for("MissingParameter", "Authorization"))
     auth = parse_authorization(authorization)
     _check_x_date(lowered.get("x-date"), auth, _utc(now), max_skew)
     secret = secret_lookup(auth.access_key_id)
     if not secret:
         raise SignatureError(
-            "InvalidAccessKey",
-            f"The accesskey [{auth.access_key_id}] included in the request is invalid.",
+            "InvalidAccessKey", message_for("InvalidAccessKey", auth.access_key_id)
         )
     payload_hash = _sha256_hex(body)
     sent_hash = lowered.get("x-content-sha256")
@@ -320,7 +319,4 @@ def verify_request(
         expected = _signature(secret, auth.date, auth.region, auth.service, to_sign)
         if hmac.compare_digest(expected, auth.signature):
             return auth
-    raise SignatureError(
-        "SignatureDoesNotMatch",
-        "The request signature we calculated does not match the signature you provided.",
-    )
+    raise SignatureError("SignatureDoesNotMatch", message_for("SignatureDoesNotMatch"))

@@ -18,6 +18,7 @@ from imagex_dedup.volc.errors import (
     code_n_for,
     error_body,
     http_status_for,
+    message_for,
     new_request_id,
 )
 from imagex_dedup.volc.signing import (
@@ -369,6 +370,10 @@ def test_live_volcengine_sdk_requests_verify(loopback_server, monkeypatch) -> No
     assert first["method"] == "POST" and "ServiceId=svc+1%2B2" in first["query"]
     assert first["auth"].service == "ImageX"
     assert second["method"] == "GET" and second["body"] == b""
+    # SDK quirk worth knowing server-side: its GetDedupTaskStatus ApiInfo sends
+    # Action=GetImageDuplicateDetection (a GET with a TaskId).
+    assert "Action=GetImageDuplicateDetection" in second["query"]
+    assert "TaskId=task+1%2B%C3%A9" in second["query"]
 
 
 # -- error bodies ----------------------------------------------------------------------------
@@ -381,6 +386,9 @@ def test_error_codes_are_non_zero_and_have_statuses() -> None:
     assert http_status_for("FlowLimitExceeded") == 429
     assert http_status_for("NoSuchCode") == 500
     assert code_n_for("NoSuchCode") == ERRORS["InternalError"].code_n
+    assert message_for("InvalidAccessKey", "AK1") == (
+        "The accesskey [AK1] included in the request is invalid."
+    )
 
 
 def test_error_body_shape() -> None:
