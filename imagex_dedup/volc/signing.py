@@ -31,7 +31,7 @@ ALGORITHM = "HMAC-SHA256"
 X_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 DEFAULT_MAX_SKEW = 900
 
-_X_DATE_RE = re.compile(r"\d{8}T\d{6}Z")
+_X_DATE_RE = re.compile(r"[0-9]{8}T[0-9]{6}Z")
 _HEX_RE = re.compile(r"[0-9a-fA-F]{64}")
 # Headers the reference SDK signs besides every X-* header.
 _ALWAYS_SIGNED = frozenset({"content-type", "content-md5", "host"})
@@ -296,7 +296,10 @@ def verify_request(
         )
     payload_hash = _sha256_hex(body)
     sent_hash = lowered.get("x-content-sha256")
-    if sent_hash is not None and not hmac.compare_digest(sent_hash.strip().lower(), payload_hash):
+    # compare_digest on bytes: it rejects non-ASCII str, and headers are client-controlled.
+    if sent_hash is not None and not hmac.compare_digest(
+        sent_hash.strip().lower().encode(), payload_hash.encode()
+    ):
         raise SignatureError(
             "SignatureDoesNotMatch", "X-Content-Sha256 does not match the request body."
         )

@@ -36,6 +36,8 @@ GENERATED = {"X-Date", "X-Content-Sha256", "Authorization"}
 CREDS = Credentials(TEST_AK, TEST_SK)
 T0 = datetime(2026, 11, 25, 12, 0, 0, tzinfo=UTC)
 SECRETS = {TEST_AK: TEST_SK}.get
+# 20261125T120000Z with the date in Arabic-Indic digits, which re's \d would accept.
+ARABIC_INDIC_X_DATE = "".join(chr(0x0660 + int(d)) for d in "20261125") + "T120000Z"
 
 
 def _x_date(vector: dict) -> datetime:
@@ -217,6 +219,10 @@ def _authz(headers: dict, old: str, new: str) -> dict:
             "SignatureDoesNotMatch",
         ),
         (lambda r: {**r, "headers": _drop(r["headers"], "host")}, "SignatureDoesNotMatch"),
+        (
+            lambda r: {**r, "headers": _with(r["headers"], "X-Content-Sha256", "é" * 64)},
+            "SignatureDoesNotMatch",
+        ),
         (lambda r: {**r, "secret": "wrong-secret"}, "SignatureDoesNotMatch"),
         (lambda r: {**r, "now": T0 + timedelta(seconds=901)}, "InvalidTimestamp"),
         (lambda r: {**r, "now": T0 - timedelta(seconds=901)}, "InvalidTimestamp"),
@@ -224,6 +230,10 @@ def _authz(headers: dict, old: str, new: str) -> dict:
         (lambda r: {**r, "headers": _drop(r["headers"], "x-date")}, "MissingRequestInfo"),
         (
             lambda r: {**r, "headers": _with(r["headers"], "X-Date", "2026-11-25T12:00:00Z")},
+            "InvalidTimestamp",
+        ),
+        (
+            lambda r: {**r, "headers": _with(r["headers"], "X-Date", ARABIC_INDIC_X_DATE)},
             "InvalidTimestamp",
         ),
         (
@@ -257,12 +267,14 @@ def _authz(headers: dict, old: str, new: str) -> dict:
         "host",
         "content-sha256",
         "signed-header-missing",
+        "content-sha256-non-ascii",
         "wrong-sk",
         "expired",
         "future",
         "no-authorization",
         "no-x-date",
         "bad-x-date",
+        "unicode-digits-x-date",
         "unknown-ak",
         "scope-date",
         "scope-region",
