@@ -1,0 +1,1 @@
+"""The demo's host app: photos, albums and posts that reference them, authors with avatars."""

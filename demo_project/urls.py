@@ -1,0 +1,20 @@
+"""URLs of the demo: the gallery page, the admin, imagex_dedup at /imagex/, the API schema."""
+
+from django.conf import settings
+from django.conf.urls.static import static
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from demo_project.gallery.views import index
+
+urlpatterns = [
+    path("", index, name="gallery-index"),
+    path("admin/", admin.site.urls),
+    # The detection service at /imagex/?Action=..., the REST API at /imagex/api/.
+    path("imagex/", include("imagex_dedup.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # Serves uploads while DEBUG is on (a no-op otherwise).
+    *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),
+]
