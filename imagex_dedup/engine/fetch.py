@@ -460,11 +460,15 @@ def _fetch_or_error(
 def _fetch(url: str, policy: FetchPolicy, session: requests.Session, expires_at: float) -> bytes:
     with _deadline(expires_at) as deadline:
         try:
-            return _follow_redirects(url, policy, session, deadline)
+            body = _follow_redirects(url, policy, session, deadline)
         except FetchError:
             raise
         except (requests.RequestException, LocationParseError, ValueError) as exc:
             raise _translate(exc, deadline, policy) from exc
+        if deadline.expired:
+            # Shutting a socket down can make a close-delimited response look complete.
+            raise _timeout(policy)
+        return body
 
 
 def _follow_redirects(
@@ -513,16 +517,20 @@ def _read_body(response: requests.Response, policy: FetchPolicy) -> bytes:
 
 def _translate(exc: Exception, deadline: _Deadline, policy: FetchPolicy) -> FetchError:
     if deadline.expired or _caused_by_timeout(exc):
-        return FetchError("timeout", f"the download did not finish within {policy.timeout} s")
+        return _timeout(policy)
     if isinstance(exc, requests.exceptions.InvalidURL | LocationParseError | ValueError):
         return FetchError("invalid_url", f"the URL cannot be used: {exc}")
     return FetchError("connection_error", f"the download failed: {exc}")
 
 
+def _timeout(policy: FetchPolicy) -> FetchError:
+    return FetchError("timeout", f"the download did not finish within {policy.timeout} s")
+
+
 def _caused_by_timeout(exc: BaseException | None) -> bool:
     """requests wraps read timeouts in ConnectionError: look through the chain of causes."""
     for _depth in range(8):
-        if exc is None:
+        if exc is None or isinstance(exc, NewConnectionError):  # urllib3 files it as a timeout
             return False
         if isinstance(exc, requests.Timeout | TimeoutError | Urllib3TimeoutError):
             return True
