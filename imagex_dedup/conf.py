@@ -62,6 +62,10 @@ DEFAULTS: dict[str, Any] = {
     "THUMBNAIL_SIZE": 240,
     # --- veImageX backend ---------------------------------------------------------------
     "IMAGEX": {
+    # Bounding box (pixels) of the large previews on a group's review page.
+    "PREVIEW_SIZE": 720,
+    # Most images one synchronous REST check (<mount>/api/check/) accepts.
+    "API_CHECK_MAX_IMAGES": 20,
         "ACCESS_KEY_ID": "",
         "SECRET_ACCESS_KEY": "",
         "REGION": "cn-north-1",

@@ -101,6 +101,8 @@ class DuplicateGroup(models.Model):
     class Meta:
         verbose_name = _("duplicate group")
         ordering = ["-created_at", "-pk"]
+        # Merging deletes host rows, so it has its own permission on top of "change".
+        permissions = [("merge_duplicategroup", _("Can merge duplicate groups"))]
         indexes = [models.Index(fields=["status", "-created_at"], name="imagex_dedup_group_status")]
 
     def __str__(self) -> str:

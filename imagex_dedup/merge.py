@@ -1,0 +1,611 @@
+"""Merge a duplicate group into one keeper, undo a merge, dismiss a group.
+
+``merge_group`` is the default ``MERGE_HANDLER``; the admin, the REST API and host code all call
+the configured handler (``get_merge_handler()``), so one function does the work:
+
+1. lock the group (``select_for_update``) and the host rows, plan the merge (:func:`plan_merge`);
+2. refuse with :class:`MergeConflict` if the plan shows a conflict (a unique or one-to-one
+   constraint the re-pointing would break, a multi-table child row) — nothing has changed yet;
+3. re-point every reference to the duplicates onto the keeper: forward ``ForeignKey`` and
+   ``OneToOneField`` of any installed model, many-to-many through rows (a link the keeper already
+   has is dropped instead of duplicated), and ``GenericForeignKey`` rows of any installed model;
+4. delete the duplicates (``MERGE_DELETE_DUPLICATES``) or keep them; a deletion that is still
+   blocked (``ProtectedError``) or any ``IntegrityError`` rolls everything back as MergeConflict;
+5. write a :class:`~imagex_dedup.models.MergeLog` with every change and the duplicates' rows as
+   serialized before the merge, so :func:`undo_merge` can put everything back.
+
+Files are deleted only when ``MERGE_DELETE_FILES`` is set, and then only after the commit.
+Signals (``pre_merge``, ``group_merged``, ``merge_undone``, ``group_dismissed``) are sent with
+``send_robust``; the "after" ones fire once the transaction committed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any
+
+from django.apps import apps
+from django.contrib.contenttypes.fields import GenericForeignKey
+from django.contrib.contenttypes.models import ContentType
+from django.core import serializers
+from django.db import IntegrityError, models, transaction
+from django.db.models.deletion import ProtectedError, RestrictedError
+from django.utils import timezone
+
+from . import signals
+from .conf import dedup_settings
+from .keeper import choose_keeper
+from .models import DuplicateGroup, DuplicateGroupMember, ImageFingerprint, MergeLog
+
+logger = logging.getLogger(__name__)
+
+OWN_APP = "imagex_dedup"
+
+
+class MergeConflict(Exception):
+    """A merge or undo that cannot be done safely; nothing was changed.
+
+    ``problems`` lists every reason (model, field and rows named); ``str(e)`` joins them.
+    """
+
+    def __init__(self, problems: str | Sequence[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("; ".join(self.problems))
+
+
+@dataclass
+class Reference:
+    """Rows of one model that point at the duplicates through one field."""
+
+    model: type[models.Model]
+    field: str  # attname of the FK / of the GFK's object-id field
+    kind: str  # "fk" | "o2o" | "m2m" | "gfk"
+    moves: list[tuple[Any, Any]] = field(default_factory=list)  # (row pk, old target value)
+    drops: list[tuple[Any, Any]] = field(default_factory=list)  # m2m rows the keeper already has
+    content_type_field: str = ""  # GFK only: attname of the content-type field
+
+    @property
+    def label(self) -> str:
+        return f"{self.model._meta.label}.{self.field}"
+
+
+@dataclass
+class MergePlan:
+    """What merging ``group`` into ``keeper`` would change (shown on confirmation pages)."""
+
+    group: DuplicateGroup
+    keeper_member: DuplicateGroupMember
+    keeper: models.Model
+    duplicates: list[models.Model]
+    references: list[Reference]
+    conflicts: list[str]
+    delete_duplicates: bool
+
+    @property
+    def reference_count(self) -> int:
+        return sum(len(r.moves) + len(r.drops) for r in self.references)
+
+
+def get_merge_handler() -> Callable[..., MergeLog]:
+    """The configured ``MERGE_HANDLER`` (default :func:`merge_group`)."""
+    return dedup_settings.load("MERGE_HANDLER")
+
+
+def _jsonable(value: Any) -> Any:
+    return value if value is None or isinstance(value, int | str) else str(value)
+
+
+def _describe(model: type[models.Model], pks: Iterable[Any]) -> str:
+    return f"{model._meta.label} {', '.join(str(pk) for pk in pks)}"
+
+
+# --- discovering references -------------------------------------------------------------------
+
+
+def _candidate_models() -> Iterator[type[models.Model]]:
+    for model in apps.get_models(include_auto_created=True):
+        opts = model._meta
+        if not (opts.proxy or opts.swapped) and opts.app_label != OWN_APP:
+            yield model
+
+
+def _foreign_keys(concrete: type[models.Model]) -> Iterator[tuple[type[models.Model], Any]]:
+    for model in _candidate_models():
+        for f in model._meta.local_fields:
+            if isinstance(f, models.ForeignKey) and (
+                f.remote_field.model._meta.concrete_model is concrete
+            ):
+                yield model, f
+
+
+def _generic_foreign_keys() -> Iterator[tuple[type[models.Model], GenericForeignKey]]:
+    for model in _candidate_models():
+        for f in model._meta.private_fields:
+            if isinstance(f, GenericForeignKey):
+                yield model, f
+
+
+def _content_type_ids(concrete: type[models.Model]) -> list[int]:
+    """The content types of ``concrete`` and its proxies (GFKs may store either)."""
+    family = [m for m in apps.get_models() if m._meta.concrete_model is concrete]
+    cts = ContentType.objects.get_for_models(*family, for_concrete_models=False)
+    return sorted(ct.pk for ct in cts.values())
+
+
+def _unique_sets(model: type[models.Model]) -> list[tuple[str, tuple[str, ...]]]:
+    """(name, attnames) of every unconditional unique constraint of ``model``."""
+    opts = model._meta
+    sets = [(f"{f.name} unique", (f.attname,)) for f in opts.local_fields if f.unique]
+    for names in opts.unique_together:
+        sets.append(("unique_together", tuple(opts.get_field(n).attname for n in names)))
+    for constraint in opts.total_unique_constraints:
+        attnames = tuple(opts.get_field(n).attname for n in constraint.fields)
+        sets.append((constraint.name, attnames))
+    return sets
+
+
+def _check_unique(
+    ref: Reference, keeper_value: Any, keeper_rows: list[Any], extra: dict[str, Any]
+) -> list[str]:
+    """Find rows that would collide once re-pointed; m2m collisions become drops instead."""
+    problems: list[str] = []
+    moving = [pk for pk, _ in ref.moves]
+    for name, attnames in _unique_sets(ref.model):
+        if ref.field not in attnames:
+            continue
+        others = [a for a in attnames if a != ref.field]
+        rows = ref.model._base_manager.filter(pk__in=[*keeper_rows, *moving], **extra)
+        keys = {row[0]: tuple(row[1:]) for row in rows.values_list("pk", *others)}
+        seen: dict[tuple[Any, ...], Any] = {keys[pk]: pk for pk in keeper_rows if pk in keys}
+        colliding: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
+        for pk in moving:
+            key = keys.get(pk)
+            if key is None or None in key:  # NULLs never collide
+                continue
+            if key in seen:
+                colliding[key].append(pk)
+            else:
+                seen[key] = pk
+        if not colliding:
+            continue
+        clashing = sorted({pk for pks in colliding.values() for pk in pks}, key=str)
+        if ref.kind == "m2m":
+            ref.drops.extend((pk, old) for pk, old in ref.moves if pk in clashing)
+            ref.moves = [(pk, old) for pk, old in ref.moves if pk not in clashing]
+            continue
+        pairs = ", ".join(f"{pk} with {seen[key]}" for key, pks in colliding.items() for pk in pks)
+        what = "one-to-one" if ref.kind == "o2o" else f"unique constraint {name!r}"
+        problems.append(
+            f"{ref.label} ({what}): re-pointing onto the keeper ({keeper_value}) would make "
+            f"{ref.model._meta.label} rows collide ({pairs})"
+        )
+    return problems
+
+
+def _fk_references(
+    concrete: type[models.Model],
+    keeper: models.Model,
+    duplicates: list[models.Model],
+    skip_duplicates: bool,
+) -> tuple[list[Reference], list[str]]:
+    references: list[Reference] = []
+    problems: list[str] = []
+    for model, fk in _foreign_keys(concrete):
+        target = fk.target_field.attname
+        old_values = [getattr(d, target) for d in duplicates]
+        keeper_value = getattr(keeper, target)
+        rows = model._base_manager.filter(**{f"{fk.attname}__in": old_values})
+        if model is concrete and skip_duplicates:  # deleted with them, no need to re-point
+            rows = rows.exclude(pk__in=[d.pk for d in duplicates])
+        if fk.remote_field.parent_link:
+            if rows.exists():
+                problems.append(
+                    f"{_describe(concrete, [d.pk for d in duplicates])} has a multi-table child "
+                    f"row in {model._meta.label}: merge the child objects instead"
+                )
+            continue
+        moves = list(rows.values_list("pk", fk.attname))
+        if not moves:
+            continue
+        kind = "m2m" if model._meta.auto_created else "o2o" if fk.one_to_one else "fk"
+        ref = Reference(model, fk.attname, kind, moves)
+        keeper_rows = list(
+            model._base_manager.filter(**{fk.attname: keeper_value}).values_list("pk", flat=True)
+        )
+        problems += _check_unique(ref, keeper_value, keeper_rows, {})
+        references.append(ref)
+    return references, problems
+
+
+def _gfk_references(
+    concrete: type[models.Model], keeper: models.Model, duplicates: list[models.Model]
+) -> tuple[list[Reference], list[str]]:
+    references: list[Reference] = []
+    problems: list[str] = []
+    ct_ids = _content_type_ids(concrete)
+    for model, gfk in _generic_foreign_keys():
+        ct_field = model._meta.get_field(gfk.ct_field)
+        fk_field = model._meta.get_field(gfk.fk_field)
+        old_values = [fk_field.to_python(d.pk) for d in duplicates]
+        keeper_value = fk_field.to_python(keeper.pk)
+        by_ct = {f"{ct_field.attname}__in": ct_ids}
+        rows = model._base_manager.filter(**by_ct, **{f"{fk_field.attname}__in": old_values})
+        moves = list(rows.values_list("pk", fk_field.attname))
+        if not moves:
+            continue
+        ref = Reference(model, fk_field.attname, "gfk", moves, content_type_field=ct_field.attname)
+        keeper_rows = list(
+            model._base_manager.filter(**by_ct, **{fk_field.attname: keeper_value}).values_list(
+                "pk", flat=True
+            )
+        )
+        problems += _check_unique(ref, keeper_value, keeper_rows, by_ct)
+        references.append(ref)
+    return references, problems
+
+
+# --- planning -----------------------------------------------------------------------------------
+
+
+def _concrete_model(members: Sequence[DuplicateGroupMember]) -> type[models.Model]:
+    classes = {m.content_type.model_class() for m in members}
+    if None in classes:
+        raise MergeConflict("A member's model is no longer installed: cannot merge")
+    concretes = {c._meta.concrete_model for c in classes}
+    if len(concretes) != 1:
+        names = ", ".join(sorted(c._meta.label for c in concretes))
+        raise MergeConflict(f"Members are objects of different models ({names}): cannot merge")
+    return concretes.pop()
+
+
+def plan_merge(
+    group: DuplicateGroup, keeper: DuplicateGroupMember | None = None, *, lock: bool = False
+) -> MergePlan:
+    """Work out what a merge would do, without changing anything.
+
+    Raises :class:`MergeConflict` when the group cannot be merged at all (not open, members of
+    different models, keeper not in the group or gone); other problems are in ``plan.conflicts``.
+    """
+    if group.status != DuplicateGroup.Status.OPEN:
+        raise MergeConflict(f"Group {group.pk} is {group.get_status_display()}, not open")
+    members = list(group.members.select_related("content_type", "fingerprint"))
+    if keeper is None:
+        try:
+            keeper = choose_keeper(group)
+        except DuplicateGroupMember.DoesNotExist as exc:
+            raise MergeConflict(str(exc)) from exc
+    elif keeper.group_id != group.pk:
+        raise MergeConflict(f"Member {keeper.pk} is not in group {group.pk}")
+    concrete = _concrete_model(members)
+    manager = concrete._base_manager.select_for_update() if lock else concrete._base_manager
+    pk_field = concrete._meta.pk
+    ids = {pk_field.to_python(m.object_id) for m in members}
+    objects = {obj.pk: obj for obj in manager.filter(pk__in=ids).order_by("pk")}
+    keeper_obj = objects.get(pk_field.to_python(keeper.object_id))
+    if keeper_obj is None:
+        raise MergeConflict(f"The keeper ({_describe(concrete, [keeper.object_id])}) is gone")
+    duplicates = [obj for pk, obj in objects.items() if pk != keeper_obj.pk]
+    if not duplicates:
+        raise MergeConflict(f"Group {group.pk} has no other existing object to merge")
+    delete = bool(dedup_settings.MERGE_DELETE_DUPLICATES)
+    fk_refs, fk_problems = _fk_references(concrete, keeper_obj, duplicates, delete)
+    gfk_refs, gfk_problems = _gfk_references(concrete, keeper_obj, duplicates)
+    return MergePlan(
+        group=group,
+        keeper_member=keeper,
+        keeper=keeper_obj,
+        duplicates=duplicates,
+        references=fk_refs + gfk_refs,
+        conflicts=fk_problems + gfk_problems,
+        delete_duplicates=delete,
+    )
+
+
+# --- merging ------------------------------------------------------------------------------------
+
+
+def _apply(plan: MergePlan) -> list[dict[str, Any]]:
+    """Re-point (or drop) every planned reference; return the change records."""
+    changes: list[dict[str, Any]] = []
+    for ref in plan.references:
+        manager = ref.model._base_manager
+        if ref.kind == "gfk":
+            new = ref.model._meta.get_field(ref.field).to_python(plan.keeper.pk)
+        else:
+            fk = next(f for f in ref.model._meta.local_fields if f.attname == ref.field)
+            new = getattr(plan.keeper, fk.target_field.attname)
+        base = {"model": ref.model._meta.label_lower, "field": ref.field, "kind": ref.kind}
+        for pk, old in ref.drops:
+            row = manager.filter(pk=pk).values(*(f.attname for f in ref.model._meta.local_fields))
+            pk_name = ref.model._meta.pk.attname
+            values = {k: _jsonable(v) for k, v in row.get().items() if k != pk_name}
+            change = {**base, "pk": _jsonable(pk), "old": _jsonable(old), "new": None}
+            changes.append({**change, "row": values})
+        manager.filter(pk__in=[pk for pk, _ in ref.drops]).delete()
+        for pk, old in ref.moves:
+            change = {**base, "pk": _jsonable(pk), "old": _jsonable(old), "new": _jsonable(new)}
+            if ref.content_type_field:
+                ct_id = manager.filter(pk=pk).values_list(ref.content_type_field, flat=True).get()
+                change |= {"ct_field": ref.content_type_field, "ct": ct_id}
+            changes.append(change)
+        manager.filter(pk__in=[pk for pk, _ in ref.moves]).update(**{ref.field: new})
+    return changes
+
+
+def _member_fields(plan: MergePlan) -> dict[Any, list[str]]:
+    pk_field = plan.keeper._meta.pk
+    fields: dict[Any, list[str]] = defaultdict(list)
+    for m in plan.group.members.all():
+        fields[pk_field.to_python(m.object_id)].append(m.field_name)
+    return fields
+
+
+def _files_to_delete(plan: MergePlan) -> list[tuple[str, str]]:
+    """(field name, storage name) of the duplicates' image files."""
+    fields = _member_fields(plan)
+    return [
+        (name, getattr(dup, name).name)
+        for dup in plan.duplicates
+        for name in fields[dup.pk]
+        if getattr(dup, name, None)
+    ]
+
+
+def _delete_files(model: type[models.Model], files: list[tuple[str, str]]) -> None:
+    """After commit: delete files no remaining row still uses (the keeper may share a name)."""
+    for field_name, name in files:
+        if model._base_manager.filter(**{field_name: name}).exists():
+            continue
+        storage = model._meta.get_field(field_name).storage
+        try:
+            storage.delete(name)
+        except OSError:
+            logger.exception("imagex_dedup: could not delete merged file %s", name)
+
+
+def _delete_duplicates(plan: MergePlan) -> None:
+    for dup in plan.duplicates:
+        pk = dup.pk
+        try:
+            dup.delete()
+            dup.pk = pk  # keep the instances "as they were" for signal receivers and the log
+        except (ProtectedError, RestrictedError) as exc:
+            blocking = sorted({_describe(type(o), [o.pk]) for o in exc.args[1]})
+            raise MergeConflict(
+                f"{_describe(type(dup), [dup.pk])} cannot be deleted: still referenced by "
+                f"{', '.join(blocking)} ({exc.args[0]})"
+            ) from exc
+
+
+def _forget_fingerprints(plan: MergePlan) -> None:
+    model = type(plan.keeper)
+    ImageFingerprint.objects.filter(
+        content_type_id__in=_content_type_ids(model),
+        object_id__in=[str(d.pk) for d in plan.duplicates],
+    ).delete()
+
+
+def merge_group(
+    group: DuplicateGroup, keeper: DuplicateGroupMember | None = None, *, user: Any = None
+) -> MergeLog:
+    """Merge ``group`` into ``keeper`` (default: :func:`~imagex_dedup.keeper.choose_keeper`).
+
+    All or nothing: raises :class:`MergeConflict` and changes nothing when the merge is unsafe.
+    """
+    user = user if getattr(user, "is_authenticated", False) else None
+    try:
+        with transaction.atomic():
+            group = DuplicateGroup.objects.select_for_update().get(pk=group.pk)
+            if keeper is not None:
+                keeper = DuplicateGroupMember.objects.get(pk=keeper.pk)
+            plan = plan_merge(group, keeper, lock=True)
+            if plan.conflicts:
+                raise MergeConflict(plan.conflicts)
+            serialized = json.loads(serializers.serialize("json", plan.duplicates))
+            signals.pre_merge.send_robust(
+                sender=DuplicateGroup,
+                group=group,
+                keeper=plan.keeper,
+                duplicates=plan.duplicates,
+                user=user,
+            )
+            changes = _apply(plan)
+            files = _files_to_delete(plan) if plan.delete_duplicates else []
+            files = files if dedup_settings.MERGE_DELETE_FILES else []
+            now = timezone.now()
+            group.status = DuplicateGroup.Status.MERGED  # before deleting: see handlers.py
+            group.resolved_at, group.resolved_by = now, user
+            group.save(update_fields=["status", "resolved_at", "resolved_by", "updated_at"])
+            if plan.delete_duplicates:
+                _delete_duplicates(plan)
+                _forget_fingerprints(plan)
+            log = MergeLog.objects.create(
+                group=group,
+                keeper_content_type=ContentType.objects.get_for_model(plan.keeper),
+                keeper_object_id=str(plan.keeper.pk),
+                duplicates=serialized,
+                changes=changes,
+                deleted_duplicates=plan.delete_duplicates,
+                deleted_files=[name for _, name in files],
+                performed_by=user,
+                created_at=now,
+            )
+            if files:
+                transaction.on_commit(partial(_delete_files, type(plan.keeper), files))
+            transaction.on_commit(
+                partial(
+                    signals.group_merged.send_robust,
+                    sender=DuplicateGroup,
+                    group=group,
+                    keeper=plan.keeper,
+                    duplicates=plan.duplicates,
+                    merge_log=log,
+                    user=user,
+                )
+            )
+    except IntegrityError as exc:
+        raise MergeConflict(f"The database refused the merge of group {group.pk}: {exc}") from exc
+    return log
+
+
+# --- undo ---------------------------------------------------------------------------------------
+
+
+def _current(change: dict[str, Any]) -> tuple[type[models.Model], dict[str, Any] | None]:
+    model = apps.get_model(change["model"])
+    names = [change["field"], *([change["ct_field"]] if "ct_field" in change else [])]
+    row = model._base_manager.filter(pk=change["pk"]).values(*names).first()
+    return model, row
+
+
+def _undo_problems(log: MergeLog, restored: list[Any]) -> list[str]:
+    problems: list[str] = []
+    for obj in restored:
+        model = type(obj.object)
+        exists = model._base_manager.filter(pk=obj.object.pk).exists()
+        if log.deleted_duplicates and exists:
+            problems.append(f"{_describe(model, [obj.object.pk])} exists again")
+        elif not log.deleted_duplicates and not exists:
+            problems.append(f"{_describe(model, [obj.object.pk])} was deleted since the merge")
+    for change in log.changes:
+        model, row = _current(change)
+        where = f"{model._meta.label} {change['pk']}.{change['field']}"
+        if change["new"] is None:  # a dropped m2m link comes back unless it exists again
+            if row is not None:
+                problems.append(f"{where}: the link row exists again")
+        elif row is None:
+            problems.append(f"{where}: the row was deleted since the merge")
+        elif _jsonable(row[change["field"]]) != change["new"] or (
+            "ct" in change and row[change["ct_field"]] != change["ct"]
+        ):
+            problems.append(
+                f"{where}: now {row[change['field']]!r}, no longer the keeper {change['new']!r}"
+            )
+    return problems
+
+
+def _revert(change: dict[str, Any]) -> None:
+    model = apps.get_model(change["model"])
+    if change["new"] is None:
+        model._base_manager.create(pk=change["pk"], **change["row"])
+    else:
+        model._base_manager.filter(pk=change["pk"]).update(**{change["field"]: change["old"]})
+
+
+def undo_merge(log: MergeLog, *, user: Any = None) -> MergeLog:
+    """Put back what ``log``'s merge did: restore deleted rows, move references back, re-open
+    the group. Raises :class:`MergeConflict` (and changes nothing) when the data moved on in a
+    way that conflicts with the merge's records, or the duplicates' files were deleted."""
+    user = user if getattr(user, "is_authenticated", False) else None
+    try:
+        with transaction.atomic():
+            log = MergeLog.objects.select_for_update().get(pk=log.pk)
+            if log.undone_at is not None:
+                raise MergeConflict(f"Merge {log.pk} was already undone")
+            if log.deleted_files:
+                raise MergeConflict(
+                    f"Merge {log.pk} deleted the duplicates' files (MERGE_DELETE_FILES); "
+                    "restoring rows without their files is refused"
+                )
+            restored = list(serializers.deserialize("json", json.dumps(log.duplicates)))
+            problems = _undo_problems(log, restored)
+            if problems:
+                raise MergeConflict(problems)
+            if log.deleted_duplicates:
+                for obj in restored:
+                    obj.save(save_m2m=False)  # links come back through the change records
+            for change in reversed(log.changes):
+                _revert(change)
+            now = timezone.now()
+            log.undone_at, log.undone_by = now, user
+            log.save(update_fields=["undone_at", "undone_by"])
+            group = log.group
+            if group is not None:
+                group.status = DuplicateGroup.Status.OPEN
+                group.resolved_at = group.resolved_by = None
+                group.save(update_fields=["status", "resolved_at", "resolved_by", "updated_at"])
+            if log.deleted_duplicates and group is not None:
+                _recheck_restored(group, restored)  # enqueued on commit
+            transaction.on_commit(
+                partial(
+                    signals.merge_undone.send_robust,
+                    sender=DuplicateGroup,
+                    group=group,
+                    merge_log=log,
+                    user=user,
+                )
+            )
+    except IntegrityError as exc:
+        raise MergeConflict(f"The database refused to undo merge {log.pk}: {exc}") from exc
+    return log
+
+
+def _recheck_restored(group: DuplicateGroup, restored: list[Any]) -> None:
+    """Restored duplicates lost their fingerprints in the merge: compute them again."""
+    ids = {str(obj.object.pk) for obj in restored}
+    recheck_members(m for m in group.members.all() if m.object_id in ids)
+
+
+def recheck_members(members: Iterable[DuplicateGroupMember]) -> int:
+    """Enqueue ``tasks.check_object`` for each member (after commit); return how many."""
+    from .scheduling import enqueue  # the hook engineer's module; imported when used
+
+    count = 0
+    for member in members:
+        model = member.content_type.model_class()
+        if model is None:
+            continue
+        opts = model._meta
+        enqueue(
+            "imagex_dedup.tasks.check_object",
+            opts.app_label,
+            opts.model_name,
+            member.object_id,
+            member.field_name,
+        )
+        count += 1
+    return count
+
+
+# --- dismiss ------------------------------------------------------------------------------------
+
+
+def dismiss_group(group: DuplicateGroup, *, user: Any = None) -> DuplicateGroup:
+    """Record that the group's members are not duplicates (a ``DismissedPair`` per member pair,
+    which detection respects from then on), mark the group dismissed, and send
+    ``group_dismissed`` after commit."""
+    from .results import dismiss_pairs  # the hook engineer's group maintenance
+
+    user = user if getattr(user, "is_authenticated", False) else None
+    with transaction.atomic():
+        group = DuplicateGroup.objects.select_for_update().get(pk=group.pk)
+        if group.status != DuplicateGroup.Status.OPEN:
+            raise MergeConflict(f"Group {group.pk} is {group.get_status_display()}, not open")
+        dismiss_pairs([m.ref for m in group.members.all()], user=user)
+        group.status = DuplicateGroup.Status.DISMISSED
+        group.resolved_at, group.resolved_by = timezone.now(), user
+        group.save(update_fields=["status", "resolved_at", "resolved_by", "updated_at"])
+        transaction.on_commit(
+            partial(
+                signals.group_dismissed.send_robust, sender=DuplicateGroup, group=group, user=user
+            )
+        )
+    return group
+
+
+__all__ = [
+    "MergeConflict",
+    "MergePlan",
+    "Reference",
+    "dismiss_group",
+    "get_merge_handler",
+    "merge_group",
+    "plan_merge",
+    "recheck_members",
+    "undo_merge",
+]

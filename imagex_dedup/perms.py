@@ -1,0 +1,54 @@
+"""Who may review, merge, dismiss, re-check and undo: one place for the admin and the REST API.
+
+* view a group: ``imagex_dedup.view_duplicategroup`` (or ``change``)
+* dismiss / re-check a group: ``imagex_dedup.change_duplicategroup``
+* merge a group, undo a merge: ``change_duplicategroup`` and ``merge_duplicategroup``, plus
+  ``delete`` on every host model whose rows the merge deletes (``MERGE_DELETE_DUPLICATES``)
+* "Check selected for duplicates" on a host model: ``change`` on that host model
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth import get_permission_codename
+from django.db import models
+
+from .conf import dedup_settings
+
+if TYPE_CHECKING:
+    from .models import DuplicateGroup
+
+VIEW = "imagex_dedup.view_duplicategroup"
+CHANGE = "imagex_dedup.change_duplicategroup"
+MERGE = "imagex_dedup.merge_duplicategroup"
+VIEW_LOG = "imagex_dedup.view_mergelog"
+
+
+def model_perm(action: str, model: type[models.Model]) -> str:
+    """``"<app_label>.<action>_<model>"`` for a host model (proxies use their own perms)."""
+    opts = model._meta
+    return f"{opts.app_label}.{get_permission_codename(action, opts)}"
+
+
+def can_view(user: Any) -> bool:
+    return bool(user.has_perm(VIEW) or user.has_perm(CHANGE))
+
+
+def can_change(user: Any) -> bool:
+    return bool(user.has_perm(CHANGE))
+
+
+def can_merge(user: Any, group: DuplicateGroup | None = None) -> bool:
+    """Merge (and undo) needs change + merge on groups, and delete on the host models whose
+    duplicates the merge would delete. Without a group only the group permissions are checked."""
+    if not (user.has_perm(CHANGE) and user.has_perm(MERGE)):
+        return False
+    if group is None or not dedup_settings.MERGE_DELETE_DUPLICATES:
+        return True
+    host_models = {m.content_type.model_class() for m in group.members.all()}
+    return all(user.has_perm(model_perm("delete", m)) for m in host_models if m is not None)
+
+
+def can_view_logs(user: Any) -> bool:
+    return bool(user.has_perm(VIEW_LOG) or user.has_perm(MERGE))
