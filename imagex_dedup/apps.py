@@ -9,4 +9,9 @@ class ImagexDedupConfig(AppConfig):
 
     def ready(self) -> None:
         # Wiring only: no database queries here.
-        from . import checks  # noqa: F401  (registers system checks)
+        from . import checks, handlers, registry  # noqa: F401  (checks: registers system checks)
+
+        registry.register_from_settings()
+        for registration in registry.registrations():
+            # Models registered in code before the app registry was ready get their proxies now.
+            handlers.connect(registration.model)

@@ -36,3 +36,81 @@ def check_django_q(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
                 )
             )
     return errors
+
+
+def _settings_model_errors(label: object, fields: object) -> list[CheckMessage]:
+    """Problems with one ``MODELS`` entry (``E003``-``E006``)."""
+    from .registry import field_problem
+
+    where = f'IMAGEX_DEDUP["MODELS"][{label!r}]'
+    try:
+        model = apps.get_model(str(label))
+    except (LookupError, ValueError):
+        return [
+            Error(
+                f"{where}: no installed model {label!r}.",
+                hint='Name a concrete model as "app_label.ModelName" (abstract models cannot be '
+                "watched: name their concrete subclasses).",
+                id="imagex_dedup.E003",
+            )
+        ]
+    names = [fields] if isinstance(fields, str) else fields
+    if (
+        not isinstance(names, list | tuple)
+        or not names
+        or not all(isinstance(name, str) for name in names)
+    ):
+        return [
+            Error(
+                f"{where} must be a field name or a list of field names, not {fields!r}.",
+                id="imagex_dedup.E006",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    for name in names:
+        problem = field_problem(model, name)
+        if problem is None:
+            continue
+        missing = problem.endswith(f"has no field {name!r}")
+        errors.append(
+            Error(
+                f"{where}: {problem}.",
+                hint="Name a FileField or ImageField of the model.",
+                obj=model,
+                id="imagex_dedup.E004" if missing else "imagex_dedup.E005",
+            )
+        )
+    return errors
+
+
+@register(Tags.models)
+def check_registered_models(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The ``MODELS`` setting must name installed models and their file fields."""
+    from .conf import dedup_settings
+
+    models_setting = dedup_settings.MODELS
+    if not isinstance(models_setting, dict):
+        return [
+            Error(
+                'IMAGEX_DEDUP["MODELS"] must be a dict {"app_label.Model": "field" or [fields]}.',
+                id="imagex_dedup.E007",
+            )
+        ]
+    errors: list[CheckMessage] = []
+    for label, fields in models_setting.items():
+        errors += _settings_model_errors(label, fields)
+    return errors
+
+
+@register(Tags.compatibility)
+def check_backend(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """The ``BACKEND`` setting must name an importable detection backend."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from .backends import backend_class
+
+    try:
+        backend_class()
+    except ImproperlyConfigured as error:
+        return [Error(str(error), id="imagex_dedup.E008")]
+    return []

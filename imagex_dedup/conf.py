@@ -45,6 +45,8 @@ DEFAULTS: dict[str, Any] = {
     "CALLBACK_TIMEOUT": 10.0,
     # Inbound callback tokens (per task) stay valid this long (seconds).
     "CALLBACK_TOKEN_MAX_AGE": 7 * 24 * 3600,
+    # Inbound callback bodies larger than this are refused with 413 (bytes).
+    "CALLBACK_MAX_BODY_BYTES": 5 * 1024 * 1024,
     # Absolute base URL of this site, used to build callback URLs handed to remote services.
     "PUBLIC_BASE_URL": "",
     # --- service API --------------------------------------------------------------------

@@ -9,6 +9,10 @@ A host mounts them once, e.g. ``path("imagex/", include("imagex_dedup.urls"))``:
 
 from django.urls import include, path  # noqa: F401
 
+from .callbacks import callback_view
+
 app_name = "imagex_dedup"
 
-urlpatterns: list = []
+urlpatterns: list = [
+    path("callback/<str:task_id>/", callback_view, name="callback"),
+]

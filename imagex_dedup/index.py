@@ -1,0 +1,187 @@
+"""The fingerprint index: store a host image's fingerprint and find stored images near a new one.
+
+Each stored fingerprint gets a few dozen ``ImageFingerprintKey`` rows (``engine.index_keys``). A
+lookup reads only the fingerprints sharing a key with ``engine.query_keys(new)`` and scores those
+candidates with ``engine.compare_many``: a check never reads every stored fingerprint.
+
+Host images are named by refs ``"<content_type_id>:<object_id>:<field_name>"``
+(``HostObjectRef.ref``); :func:`parse_ref` reads one back (object ids may contain colons).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models, transaction
+from django.utils import timezone
+
+from . import engine
+from .conf import dedup_settings
+from .models import ImageFingerprint, ImageFingerprintKey
+
+Source = str | bytes | BinaryIO
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """What the index stores about one image file, or why it could not be read."""
+
+    fingerprint: bytes | None = None
+    width: int | None = None
+    height: int | None = None
+    format: str = ""
+    byte_size: int | None = None
+    content_hash: str = ""
+    error: str = ""
+
+
+def make_ref(content_type_id: int, object_id: str, field_name: str) -> str:
+    return f"{content_type_id}:{object_id}:{field_name}"
+
+
+def parse_ref(ref: str) -> tuple[int, str, str]:
+    """``(content_type_id, object_id, field_name)`` of a ref."""
+    content_type_id, rest = ref.split(":", 1)
+    object_id, field_name = rest.rsplit(":", 1)
+    return int(content_type_id), object_id, field_name
+
+
+def load_limits() -> engine.LoadLimits:
+    return engine.LoadLimits(
+        max_bytes=dedup_settings.MAX_IMAGE_BYTES, max_pixels=dedup_settings.MAX_IMAGE_PIXELS
+    )
+
+
+def analyse(source: Source, limits: engine.LoadLimits) -> Analysis:
+    """Load and fingerprint one image; a module-level function so process pools can run it."""
+    try:
+        loaded = engine.load_image(source, limits=limits)
+    except engine.ImageLoadError as error:
+        return Analysis(error=f"{error.code}: {error}")
+    return Analysis(
+        fingerprint=engine.fingerprint_image(loaded.image).to_bytes(),
+        width=loaded.width,
+        height=loaded.height,
+        format=loaded.format,
+        byte_size=loaded.byte_size,
+        content_hash=loaded.content_hash,
+    )
+
+
+def analyse_field_file(field_file: models.fields.files.FieldFile) -> Analysis:
+    """Stream the file from its storage (no local path assumed) and analyse it."""
+    try:
+        with field_file.storage.open(field_file.name, "rb") as stream:
+            return analyse(stream, load_limits())
+    except OSError as error:
+        return Analysis(error=f"not_found: {error}")
+
+
+def save_analysis(
+    content_type: ContentType, object_id: str, field_name: str, file_name: str, analysis: Analysis
+) -> ImageFingerprint:
+    """Create or update the fingerprint record and replace its index keys, atomically."""
+    with transaction.atomic():
+        record, _ = ImageFingerprint.objects.update_or_create(
+            content_type=content_type,
+            object_id=object_id,
+            field_name=field_name,
+            defaults={
+                "fingerprint": analysis.fingerprint,
+                "fingerprint_version": engine.FINGERPRINT_VERSION if analysis.fingerprint else 0,
+                "content_hash": analysis.content_hash,
+                "file_name": file_name,
+                "width": analysis.width,
+                "height": analysis.height,
+                "format": analysis.format,
+                "byte_size": analysis.byte_size,
+                "computed_at": timezone.now(),
+                "error": analysis.error,
+            },
+        )
+        ImageFingerprintKey.objects.filter(fingerprint=record).delete()
+        if analysis.fingerprint:
+            ImageFingerprintKey.objects.bulk_create(
+                ImageFingerprintKey(fingerprint=record, key=key)
+                for key in engine.index_keys(engine.Fingerprint(analysis.fingerprint))
+            )
+    return record
+
+
+def store_fingerprint(instance: models.Model, field_name: str) -> ImageFingerprint:
+    """Fingerprint ``instance.<field_name>`` and store it; a bad image is stored with its error."""
+    field_file = getattr(instance, field_name)
+    content_type = ContentType.objects.get_for_model(instance)
+    return save_analysis(
+        content_type, str(instance.pk), field_name, field_file.name, analyse_field_file(field_file)
+    )
+
+
+def find_similar(
+    fingerprint: engine.Fingerprint | bytes,
+    similarity: float,
+    *,
+    exclude: ImageFingerprint | None = None,
+) -> list[tuple[ImageFingerprint, float]]:
+    """Stored fingerprints scoring at least ``similarity`` against ``fingerprint``, best first.
+
+    ``exclude`` leaves out every field of that record's host object (an object never duplicates
+    itself).
+    """
+    if isinstance(fingerprint, bytes):
+        fingerprint = engine.Fingerprint.from_bytes(fingerprint)
+    candidate_ids = ImageFingerprintKey.objects.filter(
+        key__in=engine.query_keys(fingerprint)
+    ).values("fingerprint_id")
+    candidates = ImageFingerprint.objects.filter(
+        pk__in=candidate_ids,
+        fingerprint_version=engine.FINGERPRINT_VERSION,
+        fingerprint__isnull=False,
+        error="",
+    ).only("pk", "content_type_id", "object_id", "field_name", "fingerprint")
+    if exclude is not None:
+        candidates = candidates.exclude(
+            content_type_id=exclude.content_type_id, object_id=exclude.object_id
+        )
+    rows = list(candidates)
+    if not rows:
+        return []
+    scores = engine.compare_many(fingerprint, [bytes(row.fingerprint) for row in rows])
+    matches = [(row, float(score)) for row, score in zip(rows, scores, strict=True)]
+    return sorted(
+        (match for match in matches if match[1] >= similarity), key=lambda m: (-m[1], m[0].pk)
+    )
+
+
+def find_matches(
+    fp_record: ImageFingerprint, similarity: float
+) -> list[tuple[ImageFingerprint, float]]:
+    """Other host images near a stored record (none if it has no usable fingerprint)."""
+    if not fp_record.fingerprint or fp_record.error:
+        return []
+    return find_similar(bytes(fp_record.fingerprint), similarity, exclude=fp_record)
+
+
+def forget(content_type_id: int, object_id: str, field_name: str) -> None:
+    """Drop a host image from open groups and delete its fingerprint (its object is gone)."""
+    from .results import remove_ref
+
+    with transaction.atomic():
+        remove_ref(make_ref(content_type_id, object_id, field_name))
+        ImageFingerprint.objects.filter(
+            content_type_id=content_type_id, object_id=object_id, field_name=field_name
+        ).delete()
+
+
+def fingerprint_records(refs: Sequence[str]) -> dict[str, ImageFingerprint]:
+    """Stored records of ``refs``, keyed by ref (refs without a record are left out)."""
+    query = models.Q(pk__in=[])
+    for ref in refs:
+        content_type_id, object_id, field_name = parse_ref(ref)
+        query |= models.Q(
+            content_type_id=content_type_id, object_id=object_id, field_name=field_name
+        )
+    return {record.ref: record for record in ImageFingerprint.objects.filter(query)}

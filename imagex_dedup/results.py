@@ -1,0 +1,339 @@
+"""Turn detection results into ``DuplicateGroup`` records: the one way groups change.
+
+Every backend ends here. The local backend and the callback view call :func:`apply_result` with a
+``DetectionTask`` (kind ``check`` or ``remote``) and the backend's ``Result`` object
+(``{"Groups": {"group0": [id, ...], ...}, "Score"?: "0.97"}``, the veImageX shape).
+
+Mapping format in ``DetectionTask.request`` (what a backend stores when it builds the task)::
+
+    {
+        "Urls": ["https://cdn.example.com/a.jpg", ...],   # identifiers exactly as sent
+        "Refs": {"https://cdn.example.com/a.jpg": "12:34:image", ...},
+        "Subject": "12:34:image",                           # optional: the image being checked
+        "Similarity": 0.84                                  # optional: threshold used
+    }
+
+``Refs`` maps each identifier sent to the backend (a URL, or any string the backend echoes back
+in ``Groups``) to a host ref ``"<content_type_id>:<object_id>:<field_name>"``. Identifiers
+without an entry are ignored. The local backend sends refs as identifiers (``{ref: ref}``).
+
+Group semantics:
+
+* a backend group (or a subject and its matches) is *joined*: its refs end up in one open group,
+  merging the open groups they already belong to (the oldest group survives, the others are
+  deleted);
+* a pair a person dismissed (``DismissedPair``) is never put in one open group again: refs and
+  groups are added to the subject's cluster in order and skipped when they would bring a
+  dismissed pair together;
+* each member's ``score`` is its similarity to the group's primary (computed from the stored
+  fingerprints; otherwise the backend's ``Score`` for a pair, else the threshold, a lower bound);
+  the primary is the member whose image was indexed first, unless someone chose a keeper
+  (``is_primary`` is kept when groups grow or merge);
+* only ``open`` groups change: merged and dismissed groups are history and never reopened;
+* removing a ref (its object was deleted, or its image changed) drops it from open groups; an
+  open group left with fewer than two members is deleted, since it no longer says anything.
+
+Concurrency: group changes run in ``transaction.atomic()``. The fingerprint rows of the refs
+involved are locked first (``select_for_update`` in primary-key order; on SQLite, which has no
+row locks, a write is issued first so the transaction holds the database write lock), then the
+open groups involved. Two workers linking the same images therefore run one after the other.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from functools import partial
+from itertools import combinations
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from . import engine
+from .conf import dedup_settings
+from .index import fingerprint_records, parse_ref
+from .models import (
+    DetectionTask,
+    DismissedPair,
+    DuplicateGroup,
+    DuplicateGroupMember,
+    ImageFingerprint,
+)
+from .signals import duplicates_found
+
+logger = logging.getLogger(__name__)
+
+Open = DuplicateGroup.Status.OPEN
+
+
+def _ref_query(refs: Iterable[str], prefix: str = "") -> Q:
+    query = Q(pk__in=[])
+    for ref in refs:
+        content_type_id, object_id, field_name = parse_ref(ref)
+        query |= Q(
+            **{
+                f"{prefix}content_type_id": content_type_id,
+                f"{prefix}object_id": object_id,
+                f"{prefix}field_name": field_name,
+            }
+        )
+    return query
+
+
+def _lock_refs(refs: Sequence[str], *, create_missing: bool = True) -> dict[str, ImageFingerprint]:
+    """Lock the fingerprint rows of ``refs``, creating empty placeholders for refs without one
+    (refs known only to a remote backend) so that every ref has a row to lock."""
+    records = fingerprint_records(refs)
+    if connection.features.has_select_for_update:
+        ids = sorted(record.pk for record in records.values())
+        list(ImageFingerprint.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
+    else:
+        ImageFingerprint.objects.filter(pk__in=[r.pk for r in records.values()]).update(
+            error=F("error")
+        )
+    for ref in refs if create_missing else ():
+        if ref not in records:
+            content_type_id, object_id, field_name = parse_ref(ref)
+            records[ref], _ = ImageFingerprint.objects.select_for_update().get_or_create(
+                content_type_id=content_type_id, object_id=object_id, field_name=field_name
+            )
+    return records
+
+
+def _open_members(refs: Iterable[str]) -> list[DuplicateGroupMember]:
+    return list(DuplicateGroupMember.objects.filter(_ref_query(refs), group__status=Open))
+
+
+def _lock_groups(group_ids: Iterable[int]) -> list[DuplicateGroup]:
+    return list(
+        DuplicateGroup.objects.select_for_update()
+        .filter(pk__in=set(group_ids), status=Open)
+        .order_by("pk")
+    )
+
+
+def _dismissed(refs: set[str]) -> set[tuple[str, str]]:
+    rows = DismissedPair.objects.filter(ref_a__in=refs, ref_b__in=refs)
+    return set(rows.values_list("ref_a", "ref_b"))
+
+
+def _conflicts(unit: set[str], cluster: set[str], dismissed: set[tuple[str, str]]) -> bool:
+    return any(DismissedPair.ordered(a, b) in dismissed for a in unit for b in cluster)
+
+
+def _similarity(a: ImageFingerprint | None, b: ImageFingerprint | None) -> float | None:
+    usable = [
+        bytes(fp.fingerprint)
+        for fp in (a, b)
+        if fp is not None
+        and fp.fingerprint
+        and not fp.error
+        and fp.fingerprint_version == engine.FINGERPRINT_VERSION
+    ]
+    return float(engine.compare(usable[0], usable[1])) if len(usable) == 2 else None
+
+
+def _rescore(group: DuplicateGroup, given: dict[str, float], fallback: float) -> None:
+    """Score every member against the group's primary (from fingerprints where possible)."""
+    members = list(group.members.select_related("fingerprint").order_by("added_at", "pk"))
+    primary = next((member for member in members if member.is_primary), members[0])
+    if not primary.is_primary:
+        primary.is_primary = True
+        primary.save(update_fields=["is_primary"])
+    for member in members:
+        if member.pk == primary.pk:
+            score = 1.0
+        else:
+            computed = _similarity(primary.fingerprint, member.fingerprint)
+            score = computed if computed is not None else given.get(member.ref, member.score)
+        score = fallback if score is None else round(score, 6)
+        if member.score != score:
+            member.score = score
+            member.save(update_fields=["score"])
+
+
+def _notify(group: DuplicateGroup, created: bool, members: list[DuplicateGroupMember]) -> None:
+    for receiver, response in duplicates_found.send_robust(
+        sender=DuplicateGroup, group=group, created=created, members=members
+    ):
+        if isinstance(response, Exception):
+            logger.error(
+                "imagex_dedup: duplicates_found receiver %r failed: %r", receiver, response
+            )
+
+
+def join(
+    refs: Sequence[str],
+    *,
+    similarity: float,
+    backend: str,
+    scores: dict[str, float] | None = None,
+    fallback_score: float | None = None,
+) -> DuplicateGroup | None:
+    """Put ``refs`` (``refs[0]`` first: the subject) into one open group, as far as allowed.
+
+    ``scores`` are known similarities to ``refs[0]``, used when fingerprints cannot be compared.
+    Returns the open group holding ``refs[0]`` afterwards, or ``None``.
+    """
+    refs = list(dict.fromkeys(refs))
+    if len(refs) < 2:
+        return None
+    seed = refs[0]
+    with transaction.atomic():
+        records = _lock_refs(refs)
+        groups = _lock_groups(member.group_id for member in _open_members(refs))
+        by_group: dict[int, set[str]] = {group.pk: set() for group in groups}
+        for member in DuplicateGroupMember.objects.filter(group__in=groups):
+            by_group[member.group_id].add(member.ref)
+        group_of = {ref: pk for pk, members in by_group.items() for ref in members}
+        dismissed = _dismissed(set(refs).union(*by_group.values()))
+
+        seed_group = group_of.get(seed)
+        cluster = set(by_group[seed_group]) if seed_group else {seed}
+        joined_groups = [seed_group] if seed_group else []
+        loose: list[str] = [] if seed_group else [seed]
+        units: list[tuple[int | None, set[str]]] = [
+            (pk, by_group[pk]) for pk in sorted({group_of[r] for r in refs if r in group_of})
+        ]
+        units += [(None, {ref}) for ref in refs[1:] if ref not in group_of]
+        for pk, unit in units:
+            if (pk is not None and pk == seed_group) or _conflicts(unit, cluster, dismissed):
+                continue
+            cluster |= unit
+            if pk is None:
+                loose += unit
+            else:
+                joined_groups.append(pk)
+        if len(cluster) < 2:
+            return None
+
+        created = not joined_groups
+        if created:
+            target = DuplicateGroup.objects.create(similarity=similarity, backend=backend)
+        else:
+            target = next(group for group in groups if group.pk == min(joined_groups))
+        absorbed = [pk for pk in joined_groups if pk != target.pk]
+        moved = list(DuplicateGroupMember.objects.filter(group_id__in=absorbed))
+        DuplicateGroup.objects.filter(pk__in=absorbed).delete()
+
+        new_members = [
+            DuplicateGroupMember(
+                group=target,
+                content_type_id=member.content_type_id,
+                object_id=member.object_id,
+                field_name=member.field_name,
+                fingerprint_id=member.fingerprint_id,
+                score=member.score,
+                added_at=member.added_at,
+            )
+            for member in moved
+        ]
+        for ref in loose:
+            content_type_id, object_id, field_name = parse_ref(ref)
+            new_members.append(
+                DuplicateGroupMember(
+                    group=target,
+                    content_type_id=content_type_id,
+                    object_id=object_id,
+                    field_name=field_name,
+                    fingerprint=records.get(ref),
+                )
+            )
+        if created:
+            first = min(loose, key=lambda ref: records[ref].pk)
+            for member in new_members:
+                member.is_primary = member.ref == first
+        DuplicateGroupMember.objects.bulk_create(new_members)
+        if new_members:
+            target.save(update_fields=["updated_at"])
+            given = dict(scores or {})
+            _rescore(target, given, fallback_score if fallback_score is not None else similarity)
+            transaction.on_commit(partial(_notify, target, created, new_members))
+        return target
+
+
+def link(
+    ref_record: ImageFingerprint,
+    matches: list[tuple[ImageFingerprint, float]],
+    *,
+    similarity: float,
+    backend: str,
+) -> DuplicateGroup | None:
+    """Group a checked image with its matches (``index.find_matches`` output)."""
+    return join(
+        [ref_record.ref, *(record.ref for record, _ in matches)],
+        similarity=similarity,
+        backend=backend,
+        scores={record.ref: score for record, score in matches},
+    )
+
+
+def _pair_score(result: dict[str, Any]) -> float | None:
+    try:
+        return float(result["Score"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def apply_result(task: DetectionTask, result: dict[str, Any]) -> list[DuplicateGroup]:
+    """Apply a backend ``Result`` to the groups and mark ``task`` successful.
+
+    See the module docstring for the ``task.request`` mapping. Returns the open groups touched.
+    """
+    request = task.request or {}
+    refs_of: dict[str, str] = request.get("Refs") or {}
+    subject = request.get("Subject")
+    similarity = float(request.get("Similarity") or dedup_settings.SIMILARITY)
+    pair_score = _pair_score(result)
+    touched: list[DuplicateGroup] = []
+    with transaction.atomic():
+        groups = result.get("Groups") or {}
+        for name, identifiers in sorted(groups.items(), key=lambda item: (len(item[0]), item[0])):
+            unknown = [i for i in identifiers if i not in refs_of]
+            if unknown:
+                logger.warning("imagex_dedup: task %s, %s: unknown ids %r", task, name, unknown)
+            refs = list(dict.fromkeys(refs_of[i] for i in identifiers if i in refs_of))
+            if subject in refs:
+                refs.remove(subject)
+                refs.insert(0, subject)
+            group = join(
+                refs,
+                similarity=similarity,
+                backend=task.backend,
+                fallback_score=pair_score if len(refs) == 2 else None,
+            )
+            if group is not None and group not in touched:
+                touched.append(group)
+        task.result = result
+        task.status = DetectionTask.Status.SUCCESS
+        task.error = ""
+        task.finished_at = timezone.now()
+        task.save(update_fields=["result", "status", "error", "finished_at"])
+    return touched
+
+
+def remove_ref(ref: str) -> None:
+    """Drop ``ref`` from its open groups; delete groups left with fewer than two members."""
+    with transaction.atomic():
+        _lock_refs([ref], create_missing=False)
+        members = _open_members([ref])
+        for group in _lock_groups(member.group_id for member in members):
+            group.members.filter(_ref_query([ref])).delete()
+            remaining = list(group.members.order_by("added_at", "pk"))
+            if len(remaining) < 2:
+                group.delete()
+            elif not any(member.is_primary for member in remaining):
+                _rescore(group, {}, group.similarity)
+
+
+def dismiss_pairs(refs: Iterable[str], *, user: Any = None) -> int:
+    """Remember that no two of ``refs`` are duplicates; returns the number of pairs recorded.
+
+    The caller (``merge.dismiss_group``) changes the group's status; this only stores the pairs
+    that :func:`join` will respect from now on.
+    """
+    pairs = {DismissedPair.ordered(a, b) for a, b in combinations(set(refs), 2) if a != b}
+    rows = [DismissedPair(ref_a=a, ref_b=b, created_by=user) for a, b in sorted(pairs)]
+    return len(DismissedPair.objects.bulk_create(rows, ignore_conflicts=True))
