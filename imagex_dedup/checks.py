@@ -88,7 +88,7 @@ def check_registered_models(app_configs: Any = None, **kwargs: Any) -> list[Chec
     """The ``MODELS`` setting must name installed models and their file fields."""
     from .conf import dedup_settings
 
-    models_setting = dedup_settings.MODELS
+    models_setting = dedup_settings.user_settings.get("MODELS", {})
     if not isinstance(models_setting, dict):
         return [
             Error(

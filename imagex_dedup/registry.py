@@ -169,7 +169,7 @@ def register_from_settings() -> None:
     """
     from .conf import dedup_settings
 
-    for label, fields in settings_entries(dedup_settings.MODELS):
+    for label, fields in settings_entries(dedup_settings.user_settings.get("MODELS", {})):
         try:
             model = apps.get_model(label)
             registration = _validated(model, fields)  # type: ignore[arg-type]

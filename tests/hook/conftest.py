@@ -62,3 +62,11 @@ def queued_checks() -> int:
     """django-q2 tasks of ours, queued (ORM broker) or already run (sync mode saves them)."""
     group = dedup_settings.TASK_GROUP
     return OrmQ.objects.count() + Task.objects.filter(group=group).count()
+
+
+@pytest.fixture
+def photo_model():
+    """The host model registered by the test settings."""
+    from tests.testapp.models import Photo
+
+    return Photo

@@ -1,0 +1,58 @@
+"""System checks report registration mistakes with stable ids, before any save."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import checks
+from django.test import override_settings
+
+from imagex_dedup.checks import check_backend, check_registered_models
+
+
+def ids(messages: list[checks.CheckMessage]) -> list[str]:
+    return sorted(message.id for message in messages if message.id.startswith("imagex_dedup."))
+
+
+def run_checks() -> list[checks.CheckMessage]:
+    """Our registration and backend checks (the whole suite would also import every URLconf)."""
+    return check_registered_models() + check_backend()
+
+
+def test_test_settings_pass() -> None:
+    assert ids(run_checks()) == []
+
+
+@pytest.mark.parametrize(
+    ("models_setting", "expected", "text"),
+    [
+        ({"testapp.Nope": "image"}, ["imagex_dedup.E003"], "no installed model 'testapp.Nope'"),
+        ({"nodot": "image"}, ["imagex_dedup.E003"], "no installed model 'nodot'"),
+        ({"testapp.BaseImage": "picture"}, ["imagex_dedup.E003"], "abstract"),
+        ({"testapp.Photo": "missing"}, ["imagex_dedup.E004"], "has no field 'missing'"),
+        ({"testapp.Photo": "title"}, ["imagex_dedup.E005"], "CharField, not a FileField"),
+        (
+            {"testapp.Product": ["main_image", "name", "nope"]},
+            ["imagex_dedup.E004", "imagex_dedup.E005"],
+            "Product",
+        ),
+        ({"testapp.Photo": 3}, ["imagex_dedup.E006"], "field name or a list"),
+        (["testapp.Photo"], ["imagex_dedup.E007"], "must be a dict"),
+    ],
+)
+def test_models_setting_mistakes(models_setting, expected, text) -> None:
+    with override_settings(IMAGEX_DEDUP={"MODELS": models_setting}):
+        messages = [m for m in run_checks() if m.id.startswith("imagex_dedup.")]
+    assert ids(messages) == expected
+    assert any(text in (m.msg + (m.hint or "")) for m in messages)
+
+
+def test_file_field_passes() -> None:
+    with override_settings(IMAGEX_DEDUP={"MODELS": {"testapp.Document": "file"}}):
+        assert ids(run_checks()) == []
+
+
+def test_unknown_backend() -> None:
+    with override_settings(IMAGEX_DEDUP={"BACKEND": "no.such.Backend"}):
+        messages = run_checks()
+    assert ids(messages) == ["imagex_dedup.E008"]
+    assert "cannot be imported" in messages[0].msg
