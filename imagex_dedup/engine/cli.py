@@ -134,8 +134,8 @@ def _image_files(directory: str) -> list[str]:
 
 
 def _check(inputs: list[_Input], similarity: float, policy: FetchPolicy) -> dict[str, object]:
-    urls = [item.location for item in inputs if item.is_url]
-    downloads = dict(zip(urls, fetch_many(urls, policy), strict=True)) if urls else {}
+    urls = list(dict.fromkeys(item.location for item in inputs if item.is_url))
+    downloads = dict(zip(urls, fetch_many(urls, policy), strict=True))
     sources: list[str | bytes | EngineError] = [
         downloads[item.location] if item.is_url else item.location for item in inputs
     ]

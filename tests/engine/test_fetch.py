@@ -5,7 +5,9 @@ from __future__ import annotations
 import ipaddress
 import pickle
 import socket
+import threading
 import time
+from collections.abc import Iterator
 
 import pytest
 import requests
@@ -118,6 +120,38 @@ def test_a_trickling_server_cannot_outlast_the_deadline(http_server, path) -> No
     policy = FetchPolicy(allow_private=True, timeout=1.0)
     started = time.monotonic()
     error = fetch_error(http_server.url(path), policy)
+    assert error.code == "timeout"
+    assert time.monotonic() - started < 2.5
+
+
+@pytest.fixture
+def trickling_tls_port() -> Iterator[int]:
+    """A loopback TCP server that answers a TLS client hello with a record trickled byte by byte."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            try:
+                conn.sendall(b"\x16\x03\x03\x40\x00")  # a 16 KiB handshake record follows...
+                while not stop.wait(0.1):
+                    conn.sendall(b"\x00")  # ...one byte at a time
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    listener.close()
+    thread.join(5)
+
+
+def test_a_trickled_tls_handshake_cannot_outlast_the_deadline(trickling_tls_port) -> None:
+    policy = FetchPolicy(allow_private=True, timeout=1.0)
+    started = time.monotonic()
+    error = fetch_error(f"https://127.0.0.1:{trickling_tls_port}/image", policy)
     assert error.code == "timeout"
     assert time.monotonic() - started < 2.5
 
@@ -257,10 +291,11 @@ def rebind_dns(monkeypatch, http_server) -> list[str]:
     return lookups
 
 
+@pytest.mark.parametrize("scheme", ["http", "https"])
 def test_a_name_resolving_to_a_private_address_is_refused_before_connecting(
-    http_server, rebind_dns
+    http_server, rebind_dns, scheme
 ) -> None:
-    url = http_server.url("/image", host="rebind.test")
+    url = http_server.url("/image", host="rebind.test").replace("http", scheme, 1)
     check_url_safe(url, FetchPolicy())  # the name alone looks harmless
     with pytest.raises(UnsafeURLError, match=r"resolves to 127\.0\.0\.1"):
         fetch_url(url)
