@@ -135,22 +135,20 @@ def _similarity(a: ImageFingerprint | None, b: ImageFingerprint | None) -> float
     return float(engine.compare(usable[0], usable[1])) if len(usable) == 2 else None
 
 
-def _rescore(group: DuplicateGroup, given: dict[str, float], fallback: float) -> None:
-    """Score every member against the group's primary (from fingerprints where possible)."""
+def _rescore(group: DuplicateGroup) -> None:
+    """Score members against the group's primary wherever both fingerprints can be compared
+    (other members keep the score they came with)."""
     members = list(group.members.select_related("fingerprint").order_by("added_at", "pk"))
     primary = next((member for member in members if member.is_primary), members[0])
     if not primary.is_primary:
         primary.is_primary = True
         primary.save(update_fields=["is_primary"])
     for member in members:
-        if member.pk == primary.pk:
-            score = 1.0
-        else:
-            computed = _similarity(primary.fingerprint, member.fingerprint)
-            score = computed if computed is not None else given.get(member.ref, member.score)
-        score = fallback if score is None else round(score, 6)
-        if member.score != score:
-            member.score = score
+        computed = (
+            1.0 if member.pk == primary.pk else _similarity(primary.fingerprint, member.fingerprint)
+        )
+        if computed is not None and member.score != round(computed, 6):
+            member.score = round(computed, 6)
             member.save(update_fields=["score"])
 
 
@@ -164,6 +162,44 @@ def _notify(group: DuplicateGroup, created: bool, members: list[DuplicateGroupMe
             )
 
 
+def _member(group: DuplicateGroup, ref: str, **fields: Any) -> DuplicateGroupMember:
+    content_type_id, object_id, field_name = parse_ref(ref)
+    return DuplicateGroupMember(
+        group=group,
+        content_type_id=content_type_id,
+        object_id=object_id,
+        field_name=field_name,
+        **fields,
+    )
+
+
+def _cluster(
+    refs: list[str], by_group: dict[int, set[str]], dismissed: set[tuple[str, str]]
+) -> tuple[list[int], list[str]]:
+    """Which open groups and which loose refs join ``refs[0]``'s cluster.
+
+    Starts from the seed's open group (or the seed alone), then adds, in order, the other open
+    groups holding one of ``refs`` and the loose refs, skipping any that would bring a dismissed
+    pair together. Returns ``(group ids, loose refs)``; loose refs include a group-less seed.
+    """
+    group_of = {ref: pk for pk, members in by_group.items() for ref in members}
+    seed_group = group_of.get(refs[0])
+    cluster = set(by_group[seed_group]) if seed_group else {refs[0]}
+    groups = [seed_group] if seed_group else []
+    loose = [] if seed_group else [refs[0]]
+    units = [(pk, by_group[pk]) for pk in sorted({group_of[r] for r in refs if r in group_of})]
+    units += [(None, {ref}) for ref in refs[1:] if ref not in group_of]
+    for pk, unit in units:
+        if (pk is not None and pk == seed_group) or _conflicts(unit, cluster, dismissed):
+            continue
+        cluster |= unit
+        if pk is None:
+            loose += unit
+        else:
+            groups.append(pk)
+    return groups, loose if len(cluster) > 1 else []
+
+
 def join(
     refs: Sequence[str],
     *,
@@ -174,82 +210,64 @@ def join(
 ) -> DuplicateGroup | None:
     """Put ``refs`` (``refs[0]`` first: the subject) into one open group, as far as allowed.
 
-    ``scores`` are known similarities to ``refs[0]``, used when fingerprints cannot be compared.
-    Returns the open group holding ``refs[0]`` afterwards, or ``None``.
+    ``scores`` are known similarities to ``refs[0]`` and ``fallback_score`` (default: the
+    threshold) the score of a new member otherwise; both are replaced by scores computed from
+    fingerprints whenever possible. Returns the open group holding ``refs[0]``, or ``None``.
     """
     refs = list(dict.fromkeys(refs))
     if len(refs) < 2:
         return None
-    seed = refs[0]
     with transaction.atomic():
         records = _lock_refs(refs)
-        groups = _lock_groups(member.group_id for member in _open_members(refs))
-        by_group: dict[int, set[str]] = {group.pk: set() for group in groups}
-        for member in DuplicateGroupMember.objects.filter(group__in=groups):
+        groups = {
+            group.pk: group
+            for group in _lock_groups(member.group_id for member in _open_members(refs))
+        }
+        by_group: dict[int, set[str]] = {pk: set() for pk in groups}
+        for member in DuplicateGroupMember.objects.filter(group__in=groups.values()):
             by_group[member.group_id].add(member.ref)
-        group_of = {ref: pk for pk, members in by_group.items() for ref in members}
         dismissed = _dismissed(set(refs).union(*by_group.values()))
-
-        seed_group = group_of.get(seed)
-        cluster = set(by_group[seed_group]) if seed_group else {seed}
-        joined_groups = [seed_group] if seed_group else []
-        loose: list[str] = [] if seed_group else [seed]
-        units: list[tuple[int | None, set[str]]] = [
-            (pk, by_group[pk]) for pk in sorted({group_of[r] for r in refs if r in group_of})
-        ]
-        units += [(None, {ref}) for ref in refs[1:] if ref not in group_of]
-        for pk, unit in units:
-            if (pk is not None and pk == seed_group) or _conflicts(unit, cluster, dismissed):
-                continue
-            cluster |= unit
-            if pk is None:
-                loose += unit
-            else:
-                joined_groups.append(pk)
-        if len(cluster) < 2:
+        joined, loose = _cluster(refs, by_group, dismissed)
+        if not joined and not loose:
             return None
 
-        created = not joined_groups
+        created = not joined
         if created:
             target = DuplicateGroup.objects.create(similarity=similarity, backend=backend)
+            primary = min(loose, key=lambda ref: records[ref].pk)
         else:
-            target = next(group for group in groups if group.pk == min(joined_groups))
-        absorbed = [pk for pk in joined_groups if pk != target.pk]
+            target = groups[min(joined)]
+            primary = next(m.ref for m in target.members.all() if m.is_primary)
+        absorbed = [pk for pk in joined if pk != target.pk]
         moved = list(DuplicateGroupMember.objects.filter(group_id__in=absorbed))
         DuplicateGroup.objects.filter(pk__in=absorbed).delete()
 
+        fallback = similarity if fallback_score is None else fallback_score
+        # Known scores are against refs[0]; against the primary they hold for refs[0] only.
+        given = {**(scores or {}), refs[0]: (scores or {}).get(primary, fallback), primary: 1.0}
         new_members = [
-            DuplicateGroupMember(
-                group=target,
-                content_type_id=member.content_type_id,
-                object_id=member.object_id,
-                field_name=member.field_name,
+            _member(
+                target,
+                member.ref,
                 fingerprint_id=member.fingerprint_id,
                 score=member.score,
                 added_at=member.added_at,
             )
             for member in moved
-        ]
-        for ref in loose:
-            content_type_id, object_id, field_name = parse_ref(ref)
-            new_members.append(
-                DuplicateGroupMember(
-                    group=target,
-                    content_type_id=content_type_id,
-                    object_id=object_id,
-                    field_name=field_name,
-                    fingerprint=records.get(ref),
-                )
+        ] + [
+            _member(
+                target,
+                ref,
+                fingerprint=records.get(ref),
+                score=given.get(ref, fallback),
+                is_primary=created and ref == primary,
             )
-        if created:
-            first = min(loose, key=lambda ref: records[ref].pk)
-            for member in new_members:
-                member.is_primary = member.ref == first
+            for ref in loose
+        ]
         DuplicateGroupMember.objects.bulk_create(new_members)
         if new_members:
             target.save(update_fields=["updated_at"])
-            given = dict(scores or {})
-            _rescore(target, given, fallback_score if fallback_score is not None else similarity)
+            _rescore(target)
             transaction.on_commit(partial(_notify, target, created, new_members))
         return target
 
@@ -325,7 +343,7 @@ def remove_ref(ref: str) -> None:
             if len(remaining) < 2:
                 group.delete()
             elif not any(member.is_primary for member in remaining):
-                _rescore(group, {}, group.similarity)
+                _rescore(group)
 
 
 def dismiss_pairs(refs: Iterable[str], *, user: Any = None) -> int:
