@@ -15,3 +15,6 @@ class ImagexDedupConfig(AppConfig):
         for registration in registry.registrations():
             # Models registered in code before the app registry was ready get their proxies now.
             handlers.connect(registration.model)
+        from .admin_actions import install_host_actions  # no-op without django.contrib.admin
+
+        install_host_actions()

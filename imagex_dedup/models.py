@@ -197,6 +197,9 @@ class DetectionService(models.Model):
 
     class Meta:
         verbose_name = _("detection service")
+        permissions = [
+            ("use_any_detectionservice", _("Can call every detection service (staff)")),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.service_id

@@ -52,3 +52,30 @@ def can_merge(user: Any, group: DuplicateGroup | None = None) -> bool:
 
 def can_view_logs(user: Any) -> bool:
     return bool(user.has_perm(VIEW_LOG) or user.has_perm(MERGE))
+
+
+def hidden_content_type_ids(user: Any) -> set[int]:
+    """Content types of group members whose host model ``user`` may neither view nor change."""
+    from django.contrib.contenttypes.models import ContentType
+
+    from .models import DuplicateGroupMember
+
+    used = DuplicateGroupMember.objects.values_list("content_type", flat=True).distinct()
+    hidden = set()
+    for ct in ContentType.objects.filter(pk__in=used):
+        model = ct.model_class()
+        if model is None or not (
+            user.has_perm(model_perm("view", model)) or user.has_perm(model_perm("change", model))
+        ):
+            hidden.add(ct.pk)
+    return hidden
+
+
+def visible_groups(user: Any) -> models.QuerySet[DuplicateGroup]:
+    """Groups ``user`` may review: none without group permissions, and never a group with a
+    member of a host model the user cannot view."""
+    from .models import DuplicateGroup
+
+    if not can_view(user):
+        return DuplicateGroup.objects.none()
+    return DuplicateGroup.objects.exclude(members__content_type__in=hidden_content_type_ids(user))

@@ -9,10 +9,12 @@ A host mounts them once, e.g. ``path("imagex/", include("imagex_dedup.urls"))``:
 
 from django.urls import include, path  # noqa: F401
 
+from .api.service_views import ServiceView
 from .callbacks import callback_view
 
 app_name = "imagex_dedup"
 
 urlpatterns: list = [
+    path("", ServiceView.as_view(), name="service"),
     path("callback/<str:task_id>/", callback_view, name="callback"),
 ]

@@ -94,14 +94,17 @@ def users(db, django_user_model) -> dict:
     return {
         "anonymous": None,
         "staff": staff("staff"),
-        "viewer": staff("viewer", "view_duplicategroup", "view_mergelog"),
-        "changer": staff("changer", "view_duplicategroup", "change_duplicategroup"),
+        "viewer": staff("viewer", "view_duplicategroup", "view_mergelog", "view_photo"),
+        "changer": staff(
+            "changer", "view_duplicategroup", "change_duplicategroup", "view_photo", "change_photo"
+        ),
         "merger": staff(
             "merger",
             "view_duplicategroup",
             "change_duplicategroup",
             "merge_duplicategroup",
             "view_mergelog",
+            "view_photo",
             "delete_photo",
         ),
         "superuser": django_user_model.objects.create_superuser("admin", password="pw"),

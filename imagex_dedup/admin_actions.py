@@ -1,0 +1,224 @@
+"""Admin actions: merge / dismiss / re-check on duplicate groups, "Check selected for duplicates"
+on host models, and :class:`DuplicatesAdminMixin` for host ``ModelAdmin`` classes.
+
+Every action checks permissions twice: Django filters actions by ``permissions=[...]`` (which
+calls ``has_<perm>_permission`` on the ModelAdmin), and merging re-checks per group because it
+also needs ``delete`` on the host model (see :mod:`imagex_dedup.perms`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import merge, perms
+from .models import DuplicateGroup, DuplicateGroupMember, MergeLog
+from .registry import get_registered_models, get_registration
+
+CHECK_TASK = "imagex_dedup.tasks.check_object"
+MERGE_TEMPLATE = "admin/imagex_dedup/duplicategroup/merge_confirmation.html"
+
+
+# --- merging (shared by the bulk action and the "keep this one" page) ---------------------------
+
+
+def plan_or_error(group: DuplicateGroup, keeper: DuplicateGroupMember | None) -> dict[str, Any]:
+    """One row of the confirmation page: the plan, or why the group cannot be merged."""
+    try:
+        plan = merge.plan_merge(group, keeper)
+    except merge.MergeConflict as exc:
+        return {"group": group, "plan": None, "problems": exc.problems}
+    return {"group": group, "plan": plan, "problems": plan.conflicts}
+
+
+def run_merges(
+    request: HttpRequest, groups: list[tuple[DuplicateGroup, DuplicateGroupMember | None]]
+) -> int:
+    """Merge each group through ``MERGE_HANDLER``; report every outcome as a message."""
+    handler = merge.get_merge_handler()
+    done = 0
+    for group, keeper in groups:
+        if not perms.can_merge(request.user, group):
+            messages.error(request, _("You may not merge %(group)s.") % {"group": group})
+            continue
+        try:
+            log = handler(group, keeper, user=request.user)
+        except merge.MergeConflict as exc:
+            messages.error(
+                request, _("%(group)s was not merged: %(why)s") % {"group": group, "why": exc}
+            )
+            continue
+        done += 1
+        url = reverse("admin:imagex_dedup_mergelog_change", args=[log.pk])
+        messages.success(
+            request,
+            format_html(_("{} merged (<a href='{}'>merge log #{}</a>)."), group, url, log.pk),
+        )
+    return done
+
+
+def merge_confirmation(
+    request: HttpRequest,
+    modeladmin: admin.ModelAdmin,
+    rows: list[dict[str, Any]],
+    *,
+    bulk: bool,
+    queryset: QuerySet[DuplicateGroup] | None = None,
+) -> TemplateResponse:
+    """The intermediate page (like ``delete_selected``): what each merge re-points and deletes."""
+    opts = modeladmin.model._meta
+    context = {
+        **modeladmin.admin_site.each_context(request),
+        "title": _("Merge duplicates: are you sure?"),
+        "opts": opts,
+        "rows": rows,
+        "mergeable": [row for row in rows if row["plan"] and not row["problems"]],
+        "bulk": bulk,
+        "queryset": queryset,
+        "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        "media": modeladmin.media,
+    }
+    request.current_app = modeladmin.admin_site.name
+    return TemplateResponse(request, MERGE_TEMPLATE, context)
+
+
+@admin.action(description=_("Merge selected groups (keeper rule)"), permissions=["merge"])
+def merge_groups(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[DuplicateGroup]
+) -> HttpResponse | None:
+    groups = list(queryset)
+    if request.POST.get("post") == "yes":
+        run_merges(request, [(group, None) for group in groups])
+        return None
+    rows = [plan_or_error(group, None) for group in groups]
+    return merge_confirmation(request, modeladmin, rows, bulk=True, queryset=queryset)
+
+
+@admin.action(description=_("Dismiss selected groups as not duplicates"), permissions=["change"])
+def dismiss_groups(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[DuplicateGroup]
+) -> None:
+    done = 0
+    for group in queryset:
+        try:
+            merge.dismiss_group(group, user=request.user)
+            done += 1
+        except merge.MergeConflict as exc:
+            messages.error(request, str(exc))
+    if done:
+        text = ngettext("%d group dismissed.", "%d groups dismissed.", done) % done
+        messages.success(request, text)
+
+
+@admin.action(description=_("Re-check selected groups"), permissions=["change"])
+def recheck_groups(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[DuplicateGroup]
+) -> None:
+    members = DuplicateGroupMember.objects.filter(group__in=queryset).select_related("content_type")
+    count = merge.recheck_members(members)
+    messages.success(request, ngettext("%d check queued.", "%d checks queued.", count) % count)
+
+
+@admin.action(description=_("Undo selected merges"), permissions=["merge"])
+def undo_merges(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[MergeLog]
+) -> None:
+    for log in queryset:
+        try:
+            merge.undo_merge(log, user=request.user)
+        except merge.MergeConflict as exc:
+            messages.error(
+                request, _("Merge #%(pk)s was not undone: %(why)s") % {"pk": log.pk, "why": exc}
+            )
+        else:
+            messages.success(request, _("Merge #%(pk)s undone.") % {"pk": log.pk})
+
+
+# --- host models ---------------------------------------------------------------------------------
+
+
+@admin.action(description=_("Check selected for duplicates"), permissions=["change"])
+def check_for_duplicates(
+    modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[Model]
+) -> None:
+    """Queue ``tasks.check_object`` for every watched field of the selected objects."""
+    from .scheduling import enqueue
+
+    registration = get_registration(queryset.model)
+    if registration is None:
+        messages.error(
+            request, _("%s is not watched for duplicates.") % queryset.model._meta.verbose_name
+        )
+        return
+    opts = registration.model._meta
+    count = 0
+    for pk in queryset.values_list("pk", flat=True):
+        for field_name in registration.fields:
+            enqueue(CHECK_TASK, opts.app_label, opts.model_name, str(pk), field_name)
+            count += 1
+    messages.success(request, ngettext("%d check queued.", "%d checks queued.", count) % count)
+
+
+class DuplicatesAdminMixin:
+    """For a host ``ModelAdmin``: the "Check selected for duplicates" action, and a
+    ``duplicate_groups`` column (add it to ``list_display``) linking to the object's open groups.
+    """
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)  # type: ignore[misc]
+        if "check_for_duplicates" not in actions and self.has_change_permission(request):  # type: ignore[attr-defined]
+            actions["check_for_duplicates"] = (
+                check_for_duplicates,
+                "check_for_duplicates",
+                check_for_duplicates.short_description,
+            )
+        return actions
+
+    @admin.display(description=_("duplicates"))
+    def duplicate_groups(self, obj: Model) -> str:
+        ct = ContentType.objects.get_for_model(obj)
+        count = (
+            DuplicateGroup.objects.filter(
+                status=DuplicateGroup.Status.OPEN,
+                members__content_type=ct,
+                members__object_id=str(obj.pk),
+            )
+            .distinct()
+            .count()
+        )
+        if not count:
+            return "-"
+        url = reverse("admin:imagex_dedup_duplicategroup_changelist")
+        return format_html(
+            "<a href='{}?status__exact=open&object={}:{}'>{}</a>", url, ct.pk, obj.pk, count
+        )
+
+
+def install_host_actions(site: admin.AdminSite | None = None) -> None:
+    """Add "Check selected for duplicates" to the ModelAdmins of registered models (and their
+    proxies) on ``site`` (default ``admin.site``). Called from ``AppConfig.ready()``; does
+    nothing when ``django.contrib.admin`` is not installed. ModelAdmins with ``actions = None``
+    are left alone."""
+    if not apps.is_installed("django.contrib.admin"):
+        return
+    site = site or admin.site
+    for registered in get_registered_models():
+        family = [m for m in apps.get_models() if m._meta.concrete_model is registered]
+        for model in family:
+            if not site.is_registered(model):
+                continue
+            model_admin = site.get_model_admin(model)
+            if model_admin.actions is None or check_for_duplicates in model_admin.actions:
+                continue
+            model_admin.actions = (*model_admin.actions, check_for_duplicates)

@@ -1,0 +1,213 @@
+"""Serializers of the review REST API (groups, members, merge logs, checks, tasks)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import NoReverseMatch, reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from imagex_dedup.conf import dedup_settings
+from imagex_dedup.models import DetectionTask, DuplicateGroup, DuplicateGroupMember, MergeLog
+from imagex_dedup.thumbnails import member_file, thumbnail_url
+
+
+class MemberSerializer(serializers.ModelSerializer):
+    content_type = serializers.SerializerMethodField()
+    exists = serializers.SerializerMethodField()
+    object_repr = serializers.SerializerMethodField()
+    admin_url = serializers.SerializerMethodField()
+    thumbnail_url = serializers.SerializerMethodField()
+    preview_url = serializers.SerializerMethodField()
+    width = serializers.IntegerField(source="fingerprint.width", default=None, read_only=True)
+    height = serializers.IntegerField(source="fingerprint.height", default=None, read_only=True)
+    byte_size = serializers.IntegerField(
+        source="fingerprint.byte_size", default=None, read_only=True
+    )
+    format = serializers.CharField(source="fingerprint.format", default="", read_only=True)
+
+    class Meta:
+        model = DuplicateGroupMember
+        fields = [
+            "id",
+            "content_type",
+            "object_id",
+            "field_name",
+            "score",
+            "is_primary",
+            "exists",
+            "object_repr",
+            "admin_url",
+            "width",
+            "height",
+            "byte_size",
+            "format",
+            "thumbnail_url",
+            "preview_url",
+        ]
+
+    def get_content_type(self, member: DuplicateGroupMember) -> str:
+        return f"{member.content_type.app_label}.{member.content_type.model}"
+
+    def get_exists(self, member: DuplicateGroupMember) -> bool:
+        return member.content_object is not None
+
+    def get_object_repr(self, member: DuplicateGroupMember) -> str:
+        obj = member.content_object
+        return str(obj) if obj is not None else ""
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_admin_url(self, member: DuplicateGroupMember) -> str | None:
+        if member.content_object is None:
+            return None
+        ct = member.content_type
+        try:
+            return reverse(f"admin:{ct.app_label}_{ct.model}_change", args=[member.object_id])
+        except NoReverseMatch:
+            return None
+
+    def _url(self, member: DuplicateGroupMember, kind: str) -> str | None:
+        if member_file(member) is None:
+            return None
+        url = thumbnail_url(member, kind)
+        request = self.context.get("request")
+        return request.build_absolute_uri(url) if request else url
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_thumbnail_url(self, member: DuplicateGroupMember) -> str | None:
+        return self._url(member, "thumb")
+
+    @extend_schema_field(serializers.URLField(allow_null=True))
+    def get_preview_url(self, member: DuplicateGroupMember) -> str | None:
+        return self._url(member, "preview")
+
+
+class GroupSerializer(serializers.ModelSerializer):
+    member_count = serializers.IntegerField(read_only=True)
+    best_score = serializers.FloatField(read_only=True, allow_null=True)
+    resolved_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = DuplicateGroup
+        fields = [
+            "id",
+            "status",
+            "similarity",
+            "backend",
+            "member_count",
+            "best_score",
+            "created_at",
+            "updated_at",
+            "resolved_at",
+            "resolved_by",
+        ]
+
+
+class GroupDetailSerializer(GroupSerializer):
+    members = MemberSerializer(many=True, read_only=True)
+    keeper = serializers.SerializerMethodField(help_text="Member the keeper rule picks")
+
+    class Meta(GroupSerializer.Meta):
+        fields = [*GroupSerializer.Meta.fields, "keeper", "members"]
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_keeper(self, group: DuplicateGroup) -> int | None:
+        from imagex_dedup.keeper import choose_keeper
+
+        if group.status != DuplicateGroup.Status.OPEN:
+            return None
+        try:
+            return choose_keeper(group).pk
+        except DuplicateGroupMember.DoesNotExist:
+            return None
+
+
+class MergeRequestSerializer(serializers.Serializer):
+    keeper = serializers.IntegerField(
+        required=False, help_text="Member id to keep (default: the keeper rule)"
+    )
+
+
+class MergeLogSerializer(serializers.ModelSerializer):
+    keeper = serializers.SerializerMethodField()
+    performed_by = serializers.StringRelatedField()
+    undone_by = serializers.StringRelatedField()
+
+    class Meta:
+        model = MergeLog
+        fields = [
+            "id",
+            "group",
+            "keeper",
+            "changes",
+            "duplicates",
+            "deleted_duplicates",
+            "deleted_files",
+            "performed_by",
+            "created_at",
+            "undone_at",
+            "undone_by",
+        ]
+
+    def get_keeper(self, log: MergeLog) -> dict[str, Any]:
+        ct = log.keeper_content_type
+        return {"content_type": f"{ct.app_label}.{ct.model}", "object_id": log.keeper_object_id}
+
+
+class CheckRequestSerializer(serializers.Serializer):
+    """Either ``files`` (multipart) or ``urls`` (JSON), not both."""
+
+    files = serializers.ListField(child=serializers.ImageField(), required=False)
+    urls = serializers.ListField(child=serializers.URLField(max_length=2000), required=False)
+    similarity = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        items = attrs.get("files") or attrs.get("urls") or []
+        if bool(attrs.get("files")) == bool(attrs.get("urls")):
+            raise serializers.ValidationError("Send either files or urls.")
+        limit = int(dedup_settings.API_CHECK_MAX_IMAGES)
+        if len(items) > limit:
+            raise serializers.ValidationError(f"At most {limit} images per check.")
+        for upload in attrs.get("files") or []:
+            if upload.size > int(dedup_settings.MAX_IMAGE_BYTES):
+                raise serializers.ValidationError(f"{upload.name} is too large.")
+        attrs.setdefault("similarity", float(dedup_settings.SIMILARITY))
+        return attrs
+
+
+class CheckImageSerializer(serializers.Serializer):
+    index = serializers.IntegerField()
+    source = serializers.CharField()
+    width = serializers.IntegerField(allow_null=True)
+    height = serializers.IntegerField(allow_null=True)
+    format = serializers.CharField(allow_blank=True)
+    byte_size = serializers.IntegerField(allow_null=True)
+    content_hash = serializers.CharField(allow_blank=True)
+    error = serializers.DictField(allow_null=True)
+    matches = serializers.ListField(child=serializers.DictField())
+
+
+class CheckResultSerializer(serializers.Serializer):
+    score = serializers.FloatField(required=False, help_text="Only when exactly two images")
+    groups = serializers.ListField(child=serializers.ListField(child=serializers.IntegerField()))
+    images = CheckImageSerializer(many=True)
+
+
+class TaskSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(source="get_status_display")
+    status_code = serializers.IntegerField(source="status")
+
+    class Meta:
+        model = DetectionTask
+        fields = [
+            "task_id",
+            "kind",
+            "backend",
+            "status",
+            "status_code",
+            "result",
+            "error",
+            "created_at",
+            "finished_at",
+        ]

@@ -1,0 +1,97 @@
+"""Small previews of group members for review pages, made by the app and cached in storage.
+
+Pages never embed the host's full files: they point ``<img>`` tags at :func:`thumbnail_view`,
+which checks the viewer's permission (host media may be private), makes the thumbnail on first
+request and serves the cached copy afterwards. A thumbnail is stored in the default storage under
+a name derived from the source name, the size and the source's content hash (from the member's
+``ImageFingerprint``; the stored file size when there is none), so a replaced file gets a new
+thumbnail and nothing needs invalidating.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+from django.core.exceptions import PermissionDenied
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+from django.db.models.fields.files import FieldFile
+from django.http import FileResponse, Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+from PIL import Image, ImageOps
+
+from . import perms
+from .conf import dedup_settings
+from .models import DuplicateGroupMember
+
+PREFIX = "imagex_dedup/thumbs"
+SIZES = {"thumb": "THUMBNAIL_SIZE", "preview": "PREVIEW_SIZE"}
+
+
+def thumbnail_name(source_name: str, size: int, content_hash: str) -> str:
+    key = hashlib.sha256(f"{source_name}\0{size}\0{content_hash}".encode()).hexdigest()
+    return f"{PREFIX}/{key[:2]}/{key}.jpg"
+
+
+def render_thumbnail(field_file: FieldFile, size: int) -> bytes:
+    """JPEG bytes of ``field_file`` fitted into ``size`` x ``size``.
+
+    ``draft`` lets JPEG decoding scale down while reading, so big photos stay cheap.
+    """
+    with field_file.storage.open(field_file.name, "rb") as fh, Image.open(fh) as im:
+        if im.width * im.height > dedup_settings.MAX_IMAGE_PIXELS:
+            raise ValueError(f"{field_file.name} has too many pixels for a thumbnail")
+        im.draft("RGB", (size, size))
+        image = ImageOps.exif_transpose(im).convert("RGB")
+    image.thumbnail((size, size))
+    buf = io.BytesIO()
+    image.save(buf, "JPEG", quality=85, optimize=True)
+    return buf.getvalue()
+
+
+def get_thumbnail(field_file: FieldFile, size: int, content_hash: str = "") -> str:
+    """The storage name of ``field_file``'s thumbnail, made now if it is not cached yet."""
+    key = content_hash or str(field_file.storage.size(field_file.name))
+    name = thumbnail_name(field_file.name, size, key)
+    if not default_storage.exists(name):
+        saved = default_storage.save(name, ContentFile(render_thumbnail(field_file, size)))
+        if saved != name:  # another request made it meanwhile: keep one copy
+            default_storage.delete(saved)
+    return name
+
+
+def member_file(member: DuplicateGroupMember) -> FieldFile | None:
+    """The member's image file, or None when the object or its file is gone."""
+    obj = member.content_object
+    file = getattr(obj, member.field_name, None) if obj is not None else None
+    return file if isinstance(file, FieldFile) and file.name else None
+
+
+def thumbnail_url(member: DuplicateGroupMember, kind: str = "thumb") -> str:
+    url = reverse("imagex_dedup:thumbnail", args=[member.pk])
+    return url if kind == "thumb" else f"{url}?size={kind}"
+
+
+@require_GET
+def thumbnail_view(request: HttpRequest, member_id: int) -> FileResponse:
+    """Serve a member's thumbnail (``?size=preview`` for the large one) to reviewers only."""
+    if not perms.can_view(request.user):
+        raise PermissionDenied
+    member = get_object_or_404(
+        DuplicateGroupMember.objects.select_related("fingerprint"), pk=member_id
+    )
+    setting = SIZES.get(request.GET.get("size", "thumb"))
+    file = member_file(member)
+    if setting is None or file is None:
+        raise Http404("No such thumbnail")
+    content_hash = member.fingerprint.content_hash if member.fingerprint else ""
+    try:
+        name = get_thumbnail(file, int(getattr(dedup_settings, setting)), content_hash)
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise Http404("The image cannot be read") from exc
+    response = FileResponse(default_storage.open(name, "rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "private, max-age=86400"
+    return response

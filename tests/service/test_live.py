@@ -1,0 +1,163 @@
+"""End to end on loopback: a live server, a real qcluster child process, a real callback
+receiver, a second server process, and the official ``volcengine`` SDK as the client."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+import requests
+
+from imagex_dedup import callback_signing
+from imagex_dedup.models import AccessKey, CallbackAttempt, DetectionService, DetectionTask
+from tests.service.conftest import (
+    AK,
+    CALLBACK_SECRET,
+    SERVICE_ID,
+    SK,
+    VERSION,
+    signed_headers,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def live_service(transactional_db: None) -> DetectionService:
+    service = DetectionService.objects.create(
+        service_id=SERVICE_ID, allow_private_urls=True, callback_secret=CALLBACK_SECRET
+    )
+    AccessKey.objects.create(service=service, access_key_id=AK, secret_access_key=SK)
+    return service
+
+
+def signed_call(
+    base: str, method: str, query: dict[str, str], body: Any = None
+) -> requests.Response:
+    url = f"{base}/imagex/?{urlencode(query)}"
+    raw = b"" if body is None else json.dumps(body).encode()
+    content_type = None if body is None else "application/json"
+    headers = signed_headers(method, url, raw, content_type)
+    return requests.request(method, url, data=raw, headers=headers, timeout=60)
+
+
+def sdk_client(module: str, cls: str, live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """An SDK service object pointed at the live server's /imagex/ mount (the SDK's API table
+    and host settings are module-level objects: patched for this test only)."""
+    from volcengine.ApiInfo import ApiInfo
+
+    service_cls = getattr(pytest.importorskip(module), cls)
+    client = service_cls()
+    info = client.service_info
+    monkeypatch.setattr(info, "host", live_server.url.split("//", 1)[1])
+    monkeypatch.setattr(info, "scheme", "http")
+    monkeypatch.setattr(info.credentials, "ak", AK)
+    monkeypatch.setattr(info.credentials, "sk", SK)
+    client.api_info = {
+        name: ApiInfo(api.method, "/imagex/", api.query, api.form, api.header)
+        for name, api in client.api_info.items()
+    }
+    return client
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def test_sdk_sync_async_and_polling(
+    live_server, live_service, qcluster, receiver, photo_base, monkeypatch
+) -> None:
+    sdk = sdk_client(
+        "volcengine.imagex.v2.imagex_service", "ImagexService", live_server, monkeypatch
+    )
+    urls = [f"{photo_base}/flower.jpg", f"{photo_base}/flower_bright.png"]
+
+    sync = sdk.get_image_duplicate_detection({"ServiceId": SERVICE_ID}, {"Urls": urls})
+    assert sync["ResponseMetadata"]["Action"] == "GetImageDuplicateDetection"
+    assert sync["ResponseMetadata"]["Service"] == "imagex"
+    assert sync["Result"]["Groups"] == {"group0": urls}
+    assert float(sync["Result"]["Score"]) >= 0.84
+
+    accepted = sdk.get_image_duplicate_detection(
+        {"ServiceId": SERVICE_ID},
+        {"Urls": [*urls, f"{photo_base}/iss.jpg"], "Async": True, "Callback": receiver.url},
+    )
+    task_id = accepted["Result"]["TaskId"]
+    assert accepted["Result"]["Callback"] == receiver.url
+
+    receiver.wait(1, timeout=90)
+    headers, raw = receiver.received[0]
+    callback_signing.verify(CALLBACK_SECRET, raw, headers[callback_signing.HEADER])
+    assert json.loads(raw) == {
+        "Status": 1,
+        "TaskId": task_id,
+        "Result": {"Groups": {"group0": urls}, "FailedUrls": []},
+    }
+
+    status = sdk.get_dedup_task_status({"TaskId": task_id})["Result"]
+    assert (status["Status"], status["TaskId"], status["Groups"]) == (1, task_id, {"group0": urls})
+    assert status["Result"]["Groups"] == {"group0": urls}
+
+    legacy = sdk_client(
+        "volcengine.imagex.ImageXService", "ImageXService", live_server, monkeypatch
+    )
+    polled = legacy.get_image_duplicate_task_status({"TaskId": task_id})
+    assert polled["Result"]["Status"] == 1
+
+    with pytest.raises(Exception, match="InvalidParameter"):
+        sdk.get_image_duplicate_detection({"ServiceId": SERVICE_ID}, {"Urls": ["ftp://x/y.jpg"]})
+    with pytest.raises(Exception, match="SignatureDoesNotMatch"):
+        monkeypatch.setattr(sdk.service_info.credentials, "sk", "wrong")
+        sdk.get_dedup_task_status({"TaskId": task_id})
+
+
+def test_callback_retry_survives_in_the_database_and_runs_from_the_scheduler(
+    live_server, live_service, qcluster, receiver, photo_base
+) -> None:
+    receiver.answers.put(500)
+    query = {"Action": "GetImageDuplicateDetection", "Version": VERSION, "ServiceId": SERVICE_ID}
+    body = {"Urls": [f"{photo_base}/card.png"], "Async": True, "Callback": receiver.url}
+    response = signed_call(live_server.url, "POST", query, body)
+    assert response.status_code == 200, response.text
+    task_id = response.json()["Result"]["TaskId"]
+    receiver.wait(2, timeout=120)  # the retry waits for django-q2's scheduler tick (~30 s)
+    wait_for(
+        lambda: DetectionTask.objects.filter(
+            task_id=task_id, callback_delivered_at__isnull=False
+        ).exists(),
+        30,
+        "the delivery to be recorded",
+    )
+    attempts = CallbackAttempt.objects.filter(task__task_id=task_id)
+    assert list(attempts.values_list("attempt", "status_code")) == [(1, 500), (2, 200)]
+    assert [json.loads(raw)["TaskId"] for _, raw in receiver.received] == [task_id, task_id]
+
+
+def test_rate_limit_holds_across_server_processes(live_server, live_service, second_server) -> None:
+    query = {"Action": "GetImageDuplicateDetection", "Version": VERSION, "ServiceId": SERVICE_ID}
+    servers = [live_server.url, second_server]
+    signed_call(
+        second_server, "GET", {"Action": "GetDedupTaskStatus", "Version": VERSION}
+    )  # warm up
+    from django.core.cache import cache
+
+    cache.clear()
+    started = time.monotonic()
+    statuses = [
+        signed_call(servers[i % 2], "POST", query, {"Urls": []}).status_code for i in range(10)
+    ]
+    eleventh = signed_call(live_server.url, "POST", query, {"Urls": []})
+    twelfth = signed_call(second_server, "POST", query, {"Urls": []})
+    elapsed = time.monotonic() - started
+    assert elapsed < 1.0, f"too slow to test a per-second limit: {elapsed:.2f} s"
+    assert statuses == [400] * 10  # refused as invalid, but counted
+    for response in (eleventh, twelfth):
+        error = response.json()["ResponseMetadata"]["Error"]
+        assert (response.status_code, error["Code"]) == (429, "FlowLimitExceeded")
