@@ -11,10 +11,13 @@ from django.urls import include, path  # noqa: F401
 
 from .api.service_views import ServiceView
 from .callbacks import callback_view
+from .thumbnails import thumbnail_view
 
 app_name = "imagex_dedup"
 
 urlpatterns: list = [
     path("", ServiceView.as_view(), name="service"),
     path("callback/<str:task_id>/", callback_view, name="callback"),
+    path("thumbnail/<int:member_id>/", thumbnail_view, name="thumbnail"),
+    path("api/", include("imagex_dedup.api.urls")),
 ]
