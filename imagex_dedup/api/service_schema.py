@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
@@ -12,6 +15,20 @@ from drf_spectacular.utils import (
 from rest_framework import serializers
 
 from imagex_dedup.service import params
+
+
+class VolcSignatureScheme(OpenApiAuthenticationExtension):
+    target_class = "imagex_dedup.api.service_auth.VolcSignatureAuthentication"
+    name = "volcengineSignature"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "Volcengine SignerV4: HMAC-SHA256 Credential=AK/date/region/"
+            "service/request, SignedHeaders=..., Signature=... with X-Date.",
+        }
 
 
 class ErrorSerializer(serializers.Serializer):
