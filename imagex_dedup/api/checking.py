@@ -101,6 +101,7 @@ def check_images(
     result: dict[str, Any] = {}
     if len(sources) == 2 and len(fingerprints) == 2:
         result["score"] = round(float(compare(fingerprints[0], fingerprints[1])), 4)
-    result["groups"] = [[usable[i] for i in members] for members in group(fingerprints, similarity)]
+    groups = group(fingerprints, similarity) if len(fingerprints) > 1 else []
+    result["groups"] = [[usable[i] for i in members] for members in groups]
     result["images"] = images
     return result

@@ -72,10 +72,14 @@ class DuplicateGroupViewSet(viewsets.ReadOnlyModelViewSet):
                 content_type_filter(params["content_type"])
             )
             queryset = queryset.filter(pk__in=members.values("group"))
-        return queryset.annotate(
-            member_count=Count("members"),
-            best_score=Max("members__score", filter=Q(members__is_primary=False)),
-        ).prefetch_related("members__content_type", "members__fingerprint")
+        return (
+            queryset.annotate(
+                member_count=Count("members"),
+                best_score=Max("members__score", filter=Q(members__is_primary=False)),
+            )
+            .order_by("-created_at", "-pk")
+            .prefetch_related("members__content_type", "members__fingerprint")
+        )
 
     def get_merge_handler(self) -> Callable[..., MergeLog]:
         return merge.get_merge_handler()
