@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from django.contrib.contenttypes.models import ContentType
+from django.core.files.storage import FileSystemStorage
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -78,6 +79,20 @@ def analyse_field_file(field_file: models.fields.files.FieldFile) -> Analysis:
             return analyse(stream, load_limits())
     except OSError as error:
         return Analysis(error=f"not_found: {error}")
+
+
+def portable_source(field_file: models.fields.files.FieldFile) -> str | bytes:
+    """What a worker process can load the file from: its path when the storage keeps local
+    files (``FileSystemStorage``), else its bytes, read up to one byte over the size limit so
+    the engine refuses an oversized file. Raises ``OSError`` when the file cannot be opened.
+
+    ``Storage.path()`` alone proves nothing: ``InMemoryStorage`` returns paths that are not
+    its files.
+    """
+    if isinstance(field_file.storage, FileSystemStorage):
+        return field_file.storage.path(field_file.name)
+    with field_file.storage.open(field_file.name, "rb") as stream:
+        return stream.read(dedup_settings.MAX_IMAGE_BYTES + 1)
 
 
 def save_analysis(

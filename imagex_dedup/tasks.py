@@ -10,20 +10,48 @@ import logging
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 
-from .backends import get_backend
-from .index import forget, store_fingerprint
+from .backends import DetectionBackend, get_backend
+from .index import Analysis, analyse_field_file, forget, save_analysis
 from .models import ImageFingerprint
 from .results import remove_ref
 
 logger = logging.getLogger(__name__)
 
 
+def record_and_check(
+    content_type: ContentType,
+    object_id: str,
+    field_name: str,
+    file_name: str,
+    analysis: Analysis,
+    backend: DetectionBackend,
+) -> ImageFingerprint:
+    """Store an analysed image in the index and look for its duplicates.
+
+    A file that could not be read as an image is stored with its error and changes no groups.
+    When the image content changed, the object first leaves the open groups of its old image.
+    """
+    previous_hash = (
+        ImageFingerprint.objects.filter(
+            content_type=content_type, object_id=object_id, field_name=field_name
+        )
+        .values_list("content_hash", flat=True)
+        .first()
+    )
+    record = save_analysis(content_type, object_id, field_name, file_name, analysis)
+    if record.error:
+        logger.warning("imagex_dedup: %s: %s", record, record.error)
+        return record
+    if previous_hash and previous_hash != record.content_hash:
+        remove_ref(record.ref)
+    backend.check(record)
+    return record
+
+
 def check_object(app_label: str, model_name: str, pk: str, field_name: str) -> None:
     """Fingerprint one host image, store it in the index, and look for its duplicates.
 
-    A deleted object or an emptied field forgets the image. A file that cannot be read as an
-    image is stored with its error and changes no groups. When the image content changed, the
-    object first leaves the open groups its old image was in.
+    A deleted object or an emptied field forgets the image instead.
     """
     model = apps.get_model(app_label, model_name)
     content_type = ContentType.objects.get_for_model(model)
@@ -32,17 +60,11 @@ def check_object(app_label: str, model_name: str, pk: str, field_name: str) -> N
     if not field_file:
         forget(content_type.pk, pk, field_name)
         return
-    previous_hash = (
-        ImageFingerprint.objects.filter(
-            content_type=content_type, object_id=pk, field_name=field_name
-        )
-        .values_list("content_hash", flat=True)
-        .first()
+    record_and_check(
+        content_type,
+        str(instance.pk),
+        field_name,
+        field_file.name,
+        analyse_field_file(field_file),
+        get_backend(),
     )
-    record = store_fingerprint(instance, field_name)
-    if record.error:
-        logger.warning("imagex_dedup: %s.%s %s: %s", model_name, field_name, pk, record.error)
-        return
-    if previous_hash and previous_hash != record.content_hash:
-        remove_ref(record.ref)
-    get_backend().check(record)
