@@ -1,0 +1,115 @@
+"""A real browser (Debian chromium driven by Playwright) reviews and merges a group in the admin.
+
+Playwright's sync API runs an event loop in this thread, so Django's ORM calls made here would be
+refused as "async unsafe"; the test sets DJANGO_ALLOW_ASYNC_UNSAFE (the ORM is used from plain
+synchronous test code, and the server side runs in pytest-django's live_server thread).
+The review page's screenshot is saved to docs/review-page.png for the README.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from imagex_dedup.models import DuplicateGroup, MergeLog
+from tests.review.conftest import make_group, make_photo
+from tests.testapp.models import Album, Photo
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "review-page.png"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def browser_page(monkeypatch):
+    if not CHROMIUM.exists():
+        pytest.skip(f"chromium is not installed at {CHROMIUM} (scripts/services.sh installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    playwright = sync_api.sync_playwright().start()
+    browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.set_default_timeout(20_000)
+    try:
+        yield page
+    finally:
+        browser.close()
+        playwright.stop()
+
+
+@pytest.fixture
+def review_group(settings, django_user_model):
+    # Detection is not under test here: keep the hook from grouping these photos on its own.
+    settings.IMAGEX_DEDUP = {**settings.IMAGEX_DEDUP, "ENABLED": False}
+    django_user_model.objects.create_superuser("admin", password="pw")
+    original = make_photo("Flower, original", width=480)
+    smaller = make_photo("Flower, smaller copy", width=320)
+    png = make_photo("Flower, PNG copy", width=360, fmt="PNG")
+    Album.objects.create(name="Garden", cover=smaller)
+    return make_group(smaller, original, png, scores=(1.0, 0.97, 0.95))
+
+
+def wait_for_images(page, selector: str) -> None:
+    """Wait until every image matching ``selector`` loaded (thumbnails are made on request)."""
+    page.wait_for_function(
+        "s => [...document.querySelectorAll(s)].every(i => i.complete && i.naturalWidth > 0)",
+        arg=selector,
+    )
+
+
+def test_review_and_merge_in_the_admin(browser_page, live_server, review_group):
+    page = browser_page
+    page.goto(f"{live_server.url}/admin/login/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "pw")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#site-name")
+
+    page.goto(f"{live_server.url}/admin/imagex_dedup/duplicategroup/")
+    thumbs = page.locator("img.imagex-thumb")
+    assert thumbs.count() == 3
+    wait_for_images(page, "img.imagex-thumb")
+    page.click(f"a[href$='/duplicategroup/{review_group.pk}/change/']")
+
+    previews = page.locator("img.imagex-preview")
+    assert previews.count() == 3
+    wait_for_images(page, "img.imagex-preview")
+    keeper_card = page.locator("figure.imagex-keeper-pick")
+    assert "Flower, original" in keeper_card.inner_text()
+    assert (
+        "480 \N{MULTIPLICATION SIGN} 360" in keeper_card.locator(".imagex-dimensions").inner_text()
+    )
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+    # Keep the PNG copy instead of the rule's pick.
+    png = Photo.objects.get(title="Flower, PNG copy")
+    png_member = review_group.members.get(object_id=str(png.pk))
+    page.locator(f"#member-{png_member.pk} input.imagex-keep").click()
+    page.wait_for_selector("text=Merge duplicates: are you sure?")
+    assert "testapp.Album.cover_id" in page.locator("table.imagex-references").inner_text()
+    assert page.locator("strong.imagex-keeper").inner_text() == "Flower, PNG copy"
+    page.click("input[value='Yes, merge']")
+
+    page.wait_for_selector("ul.messagelist li.success")
+    assert "merged" in page.locator("ul.messagelist").inner_text()
+    assert page.locator(".imagex-status").inner_text() == "merged"
+    assert page.locator("ul.imagex-logs li").count() == 1
+    assert page.locator("input.imagex-keep").count() == 0
+
+    group = DuplicateGroup.objects.get(pk=review_group.pk)
+    assert group.status == DuplicateGroup.Status.MERGED and group.resolved_by.username == "admin"
+    assert list(Photo.objects.values_list("title", flat=True)) == ["Flower, PNG copy"]
+    assert Album.objects.get().cover_id == png.pk
+    assert MergeLog.objects.get().keeper_object_id == str(png.pk)
