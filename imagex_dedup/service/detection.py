@@ -57,24 +57,33 @@ def detect(
         if time.monotonic() - started >= budget:
             raise ServiceError("RequestTimeout", f"Detection did not finish within {budget:g} s.")
 
-    bodies = fetch_many(urls, policy, deadline=budget)
+    # Each distinct URL is fetched and fingerprinted once; every input position gets its outcome.
+    distinct = list(dict.fromkeys(urls))
+    bodies = fetch_many(distinct, policy, deadline=budget)
     check_budget()
     limits = LoadLimits(
         max_bytes=int(dedup_settings.MAX_IMAGE_BYTES),
         max_pixels=int(dedup_settings.MAX_IMAGE_PIXELS),
     )
-    usable: list[int] = []
-    fingerprints: list[Fingerprint] = []
-    failed: list[dict[str, str]] = []
-    for index, body in enumerate(bodies):
+    outcomes: dict[str, Fingerprint | EngineError] = {}
+    for url, body in zip(distinct, bodies, strict=True):
         try:
             if isinstance(body, FetchError):
                 raise body
-            fingerprints.append(_fingerprint(body, limits))
-            usable.append(index)
+            outcomes[url] = _fingerprint(body, limits)
         except EngineError as error:
-            failed.append({"Url": urls[index], "Code": failure_code(error), "Message": str(error)})
+            outcomes[url] = error
         check_budget()
+    usable: list[int] = []
+    fingerprints: list[Fingerprint] = []
+    failed: list[dict[str, str]] = []
+    for index, url in enumerate(urls):
+        outcome = outcomes[url]
+        if isinstance(outcome, EngineError):
+            failed.append({"Url": url, "Code": failure_code(outcome), "Message": str(outcome)})
+        else:
+            usable.append(index)
+            fingerprints.append(outcome)
     result: dict[str, Any] = {}
     if len(urls) == 2 and len(fingerprints) == 2:
         result["Score"] = format_score(compare(fingerprints[0], fingerprints[1]))

@@ -57,6 +57,15 @@ def test_mixed_batch_groups_each_picture_and_no_score(api, photo_base) -> None:
     }
 
 
+def test_the_same_url_twice_is_one_picture(api, photo_base) -> None:
+    urls = [f"{photo_base}/card.png"] * 2
+    assert ok(api.detect({"Urls": urls})) == {
+        "Score": "1.0",
+        "Groups": {"group0": urls},
+        "FailedUrls": [],
+    }
+
+
 def test_failed_urls_are_listed_and_the_rest_grouped(api, photo_base) -> None:
     good = [f"{photo_base}/flower.jpg", f"{photo_base}/flower_small.jpg"]
     bad = [f"{photo_base}/broken.jpg", f"{photo_base}/notes.txt", f"{photo_base}/missing.jpg"]
