@@ -112,5 +112,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"imagex_dedup": {"handlers": ["console"], "level": "INFO"}},
+    "loggers": {
+        "imagex_dedup": {"handlers": ["console"], "level": "INFO"},
+        "demo_project": {"handlers": ["console"], "level": "INFO"},
+    },
 }

@@ -6,10 +6,11 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from demo_project.gallery.views import index
+from demo_project.gallery.views import index, service_callback
 
 urlpatterns = [
     path("", index, name="gallery-index"),
+    path("demo/callback/", service_callback, name="demo-callback"),
     path("admin/", admin.site.urls),
     # The detection service at /imagex/?Action=..., the REST API at /imagex/api/.
     path("imagex/", include("imagex_dedup.urls")),

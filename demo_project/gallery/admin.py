@@ -1,5 +1,10 @@
+"""Admins of the host models; the two watched ones use imagex_dedup's DuplicatesAdminMixin
+(a "duplicates" column linking to the open groups, and "Check selected for duplicates")."""
+
 from django.contrib import admin
 from django.utils.html import format_html
+
+from imagex_dedup.admin_actions import DuplicatesAdminMixin
 
 from .models import Album, Author, Photo, Post
 
@@ -13,8 +18,8 @@ def _thumbnail(file, size: int = 80) -> str:
 
 
 @admin.register(Photo)
-class PhotoAdmin(admin.ModelAdmin):
-    list_display = ["title", "preview", "uploaded_at"]
+class PhotoAdmin(DuplicatesAdminMixin, admin.ModelAdmin):
+    list_display = ["title", "preview", "duplicate_groups", "uploaded_at"]
     search_fields = ["title"]
 
     @admin.display(description="image")
@@ -23,8 +28,8 @@ class PhotoAdmin(admin.ModelAdmin):
 
 
 @admin.register(Author)
-class AuthorAdmin(admin.ModelAdmin):
-    list_display = ["name", "preview"]
+class AuthorAdmin(DuplicatesAdminMixin, admin.ModelAdmin):
+    list_display = ["name", "preview", "duplicate_groups"]
     search_fields = ["name"]
 
     @admin.display(description="avatar")

@@ -1,14 +1,22 @@
-"""The demo's public page: the photos, and the duplicate groups still waiting for review."""
+"""The demo's public page (photos, open duplicate groups) and a receiver for service callbacks."""
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+import json
+import logging
 
-from imagex_dedup.models import DuplicateGroup, DuplicateGroupMember
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse, HttpResponseForbidden
+from django.shortcuts import render
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from imagex_dedup import callback_signing
+from imagex_dedup.models import DetectionService, DuplicateGroup, DuplicateGroupMember
 
 from .models import Album, Author, Photo, Post
+
+logger = logging.getLogger(__name__)
 
 
 def index(request: HttpRequest) -> HttpResponse:
@@ -41,3 +49,23 @@ def index(request: HttpRequest) -> HttpResponse:
         },
     }
     return render(request, "gallery/index.html", context)
+
+
+@csrf_exempt  # authenticated by the HMAC signature instead
+@require_POST
+def service_callback(request: HttpRequest) -> HttpResponse:
+    """Receives the service's async results, the way a client of the service would.
+
+    ``manage.py try_service --async`` hands this URL as ``Callback``; the body is accepted only
+    with a valid ``X-Imagex-Dedup-Signature`` made with the service's ``callback_secret``.
+    """
+    service = DetectionService.objects.get(service_id="demo")
+    try:
+        callback_signing.verify(
+            service.callback_secret, request.body, request.headers.get(callback_signing.HEADER, "")
+        )
+    except ValueError as error:
+        return HttpResponseForbidden(str(error))
+    payload = json.loads(request.body)
+    logger.info("demo: callback for task %s, Status %s", payload.get("TaskId"), payload["Status"])
+    return HttpResponse(status=204)

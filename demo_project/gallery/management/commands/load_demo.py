@@ -103,11 +103,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, sync: bool = False, **options: Any) -> None:
-        if sync:
-            # Q_CLUSTER is read at import; sync mode is switched on the loaded Conf.
-            Conf.SYNC = True
-        photos = self._load(Photo, "title", "image", PHOTOS)
-        authors = self._load(Author, "name", "avatar", AUTHORS)
+        # Q_CLUSTER is read at import, so sync mode is switched on the loaded Conf.
+        previous, Conf.SYNC = Conf.SYNC, sync or Conf.SYNC
+        try:
+            photos = self._load(Photo, "title", "image", PHOTOS)
+            authors = self._load(Author, "name", "avatar", AUTHORS)
+        finally:
+            Conf.SYNC = previous
         self._link(photos, authors)
         access_key = self._service()
 

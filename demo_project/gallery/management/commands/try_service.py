@@ -2,8 +2,8 @@
 
 Sends a signed ``GetImageDuplicateDetection`` request (with the access key ``load_demo`` made)
 whose URLs are the gallery's photos as the development server serves them, and prints the
-``Result``. With ``--async`` it starts a task and polls ``GetDedupTaskStatus`` until it ends
-(the qcluster worker runs it).
+``Result``. With ``--async`` it starts a task whose ``Callback`` is the demo's own receiver
+(``/demo/callback/``) and polls ``GetDedupTaskStatus`` until it ends (the qcluster worker runs it).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.urls import reverse
 
 from demo_project.gallery.models import Photo
 from imagex_dedup.models import AccessKey
@@ -46,7 +47,11 @@ class Command(BaseCommand):
         try:
             with client:
                 result = client.get_image_duplicate_detection(
-                    SERVICE_ID, urls, similarity=options["similarity"], async_=options["is_async"]
+                    SERVICE_ID,
+                    urls,
+                    similarity=options["similarity"],
+                    async_=options["is_async"],
+                    callback=f"{base}{reverse('demo-callback')}" if options["is_async"] else None,
                 )
                 if options["is_async"]:
                     self.stdout.write(f"Task {result['TaskId']} started; polling its status.")
