@@ -24,13 +24,12 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from django.apps import apps
-from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core import serializers
 from django.db import IntegrityError, models, transaction
@@ -41,10 +40,9 @@ from . import signals
 from .conf import dedup_settings
 from .keeper import choose_keeper
 from .models import DuplicateGroup, DuplicateGroupMember, ImageFingerprint, MergeLog
+from .relations import Reference, content_type_ids, describe, fk_references, gfk_references
 
 logger = logging.getLogger(__name__)
-
-OWN_APP = "imagex_dedup"
 
 
 class MergeConflict(Exception):
@@ -56,22 +54,6 @@ class MergeConflict(Exception):
     def __init__(self, problems: str | Sequence[str]) -> None:
         self.problems = [problems] if isinstance(problems, str) else list(problems)
         super().__init__("; ".join(self.problems))
-
-
-@dataclass
-class Reference:
-    """Rows of one model that point at the duplicates through one field."""
-
-    model: type[models.Model]
-    field: str  # attname of the FK / of the GFK's object-id field
-    kind: str  # "fk" | "o2o" | "m2m" | "gfk"
-    moves: list[tuple[Any, Any]] = field(default_factory=list)  # (row pk, old target value)
-    drops: list[tuple[Any, Any]] = field(default_factory=list)  # m2m rows the keeper already has
-    content_type_field: str = ""  # GFK only: attname of the content-type field
-
-    @property
-    def label(self) -> str:
-        return f"{self.model._meta.label}.{self.field}"
 
 
 @dataclass
@@ -98,155 +80,6 @@ def get_merge_handler() -> Callable[..., MergeLog]:
 
 def _jsonable(value: Any) -> Any:
     return value if value is None or isinstance(value, int | str) else str(value)
-
-
-def _describe(model: type[models.Model], pks: Iterable[Any]) -> str:
-    return f"{model._meta.label} {', '.join(str(pk) for pk in pks)}"
-
-
-# --- discovering references -------------------------------------------------------------------
-
-
-def _candidate_models() -> Iterator[type[models.Model]]:
-    for model in apps.get_models(include_auto_created=True):
-        opts = model._meta
-        if not (opts.proxy or opts.swapped) and opts.app_label != OWN_APP:
-            yield model
-
-
-def _foreign_keys(concrete: type[models.Model]) -> Iterator[tuple[type[models.Model], Any]]:
-    for model in _candidate_models():
-        for f in model._meta.local_fields:
-            if isinstance(f, models.ForeignKey) and (
-                f.remote_field.model._meta.concrete_model is concrete
-            ):
-                yield model, f
-
-
-def _generic_foreign_keys() -> Iterator[tuple[type[models.Model], GenericForeignKey]]:
-    for model in _candidate_models():
-        for f in model._meta.private_fields:
-            if isinstance(f, GenericForeignKey):
-                yield model, f
-
-
-def _content_type_ids(concrete: type[models.Model]) -> list[int]:
-    """The content types of ``concrete`` and its proxies (GFKs may store either)."""
-    family = [m for m in apps.get_models() if m._meta.concrete_model is concrete]
-    cts = ContentType.objects.get_for_models(*family, for_concrete_models=False)
-    return sorted(ct.pk for ct in cts.values())
-
-
-def _unique_sets(model: type[models.Model]) -> list[tuple[str, tuple[str, ...]]]:
-    """(name, attnames) of every unconditional unique constraint of ``model``."""
-    opts = model._meta
-    sets = [(f"{f.name} unique", (f.attname,)) for f in opts.local_fields if f.unique]
-    for names in opts.unique_together:
-        sets.append(("unique_together", tuple(opts.get_field(n).attname for n in names)))
-    for constraint in opts.total_unique_constraints:
-        attnames = tuple(opts.get_field(n).attname for n in constraint.fields)
-        sets.append((constraint.name, attnames))
-    return sets
-
-
-def _check_unique(
-    ref: Reference, keeper_value: Any, keeper_rows: list[Any], extra: dict[str, Any]
-) -> list[str]:
-    """Find rows that would collide once re-pointed; m2m collisions become drops instead."""
-    problems: list[str] = []
-    moving = [pk for pk, _ in ref.moves]
-    for name, attnames in _unique_sets(ref.model):
-        if ref.field not in attnames:
-            continue
-        others = [a for a in attnames if a != ref.field]
-        rows = ref.model._base_manager.filter(pk__in=[*keeper_rows, *moving], **extra)
-        keys = {row[0]: tuple(row[1:]) for row in rows.values_list("pk", *others)}
-        seen: dict[tuple[Any, ...], Any] = {keys[pk]: pk for pk in keeper_rows if pk in keys}
-        colliding: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
-        for pk in moving:
-            key = keys.get(pk)
-            if key is None or None in key:  # NULLs never collide
-                continue
-            if key in seen:
-                colliding[key].append(pk)
-            else:
-                seen[key] = pk
-        if not colliding:
-            continue
-        clashing = sorted({pk for pks in colliding.values() for pk in pks}, key=str)
-        if ref.kind == "m2m":
-            ref.drops.extend((pk, old) for pk, old in ref.moves if pk in clashing)
-            ref.moves = [(pk, old) for pk, old in ref.moves if pk not in clashing]
-            continue
-        pairs = ", ".join(f"{pk} with {seen[key]}" for key, pks in colliding.items() for pk in pks)
-        what = "one-to-one" if ref.kind == "o2o" else f"unique constraint {name!r}"
-        problems.append(
-            f"{ref.label} ({what}): re-pointing onto the keeper ({keeper_value}) would make "
-            f"{ref.model._meta.label} rows collide ({pairs})"
-        )
-    return problems
-
-
-def _fk_references(
-    concrete: type[models.Model],
-    keeper: models.Model,
-    duplicates: list[models.Model],
-    skip_duplicates: bool,
-) -> tuple[list[Reference], list[str]]:
-    references: list[Reference] = []
-    problems: list[str] = []
-    for model, fk in _foreign_keys(concrete):
-        target = fk.target_field.attname
-        old_values = [getattr(d, target) for d in duplicates]
-        keeper_value = getattr(keeper, target)
-        rows = model._base_manager.filter(**{f"{fk.attname}__in": old_values})
-        if model is concrete and skip_duplicates:  # deleted with them, no need to re-point
-            rows = rows.exclude(pk__in=[d.pk for d in duplicates])
-        if fk.remote_field.parent_link:
-            if rows.exists():
-                problems.append(
-                    f"{_describe(concrete, [d.pk for d in duplicates])} has a multi-table child "
-                    f"row in {model._meta.label}: merge the child objects instead"
-                )
-            continue
-        moves = list(rows.values_list("pk", fk.attname))
-        if not moves:
-            continue
-        kind = "m2m" if model._meta.auto_created else "o2o" if fk.one_to_one else "fk"
-        ref = Reference(model, fk.attname, kind, moves)
-        keeper_rows = list(
-            model._base_manager.filter(**{fk.attname: keeper_value}).values_list("pk", flat=True)
-        )
-        problems += _check_unique(ref, keeper_value, keeper_rows, {})
-        references.append(ref)
-    return references, problems
-
-
-def _gfk_references(
-    concrete: type[models.Model], keeper: models.Model, duplicates: list[models.Model]
-) -> tuple[list[Reference], list[str]]:
-    references: list[Reference] = []
-    problems: list[str] = []
-    ct_ids = _content_type_ids(concrete)
-    for model, gfk in _generic_foreign_keys():
-        ct_field = model._meta.get_field(gfk.ct_field)
-        fk_field = model._meta.get_field(gfk.fk_field)
-        old_values = [fk_field.to_python(d.pk) for d in duplicates]
-        keeper_value = fk_field.to_python(keeper.pk)
-        by_ct = {f"{ct_field.attname}__in": ct_ids}
-        rows = model._base_manager.filter(**by_ct, **{f"{fk_field.attname}__in": old_values})
-        moves = list(rows.values_list("pk", fk_field.attname))
-        if not moves:
-            continue
-        ref = Reference(model, fk_field.attname, "gfk", moves, content_type_field=ct_field.attname)
-        keeper_rows = list(
-            model._base_manager.filter(**by_ct, **{fk_field.attname: keeper_value}).values_list(
-                "pk", flat=True
-            )
-        )
-        problems += _check_unique(ref, keeper_value, keeper_rows, by_ct)
-        references.append(ref)
-    return references, problems
 
 
 # --- planning -----------------------------------------------------------------------------------
@@ -288,13 +121,13 @@ def plan_merge(
     objects = {obj.pk: obj for obj in manager.filter(pk__in=ids).order_by("pk")}
     keeper_obj = objects.get(pk_field.to_python(keeper.object_id))
     if keeper_obj is None:
-        raise MergeConflict(f"The keeper ({_describe(concrete, [keeper.object_id])}) is gone")
+        raise MergeConflict(f"The keeper ({describe(concrete, [keeper.object_id])}) is gone")
     duplicates = [obj for pk, obj in objects.items() if pk != keeper_obj.pk]
     if not duplicates:
         raise MergeConflict(f"Group {group.pk} has no other existing object to merge")
     delete = bool(dedup_settings.MERGE_DELETE_DUPLICATES)
-    fk_refs, fk_problems = _fk_references(concrete, keeper_obj, duplicates, delete)
-    gfk_refs, gfk_problems = _gfk_references(concrete, keeper_obj, duplicates)
+    fk_refs, fk_problems = fk_references(concrete, keeper_obj, duplicates, delete)
+    gfk_refs, gfk_problems = gfk_references(concrete, keeper_obj, duplicates)
     return MergePlan(
         group=group,
         keeper_member=keeper,
@@ -375,9 +208,9 @@ def _delete_duplicates(plan: MergePlan) -> None:
             dup.delete()
             dup.pk = pk  # keep the instances "as they were" for signal receivers and the log
         except (ProtectedError, RestrictedError) as exc:
-            blocking = sorted({_describe(type(o), [o.pk]) for o in exc.args[1]})
+            blocking = sorted({describe(type(o), [o.pk]) for o in exc.args[1]})
             raise MergeConflict(
-                f"{_describe(type(dup), [dup.pk])} cannot be deleted: still referenced by "
+                f"{describe(type(dup), [dup.pk])} cannot be deleted: still referenced by "
                 f"{', '.join(blocking)} ({exc.args[0]})"
             ) from exc
 
@@ -385,7 +218,7 @@ def _delete_duplicates(plan: MergePlan) -> None:
 def _forget_fingerprints(plan: MergePlan) -> None:
     model = type(plan.keeper)
     ImageFingerprint.objects.filter(
-        content_type_id__in=_content_type_ids(model),
+        content_type_id__in=content_type_ids(model),
         object_id__in=[str(d.pk) for d in plan.duplicates],
     ).delete()
 
@@ -469,15 +302,16 @@ def _undo_problems(log: MergeLog, restored: list[Any]) -> list[str]:
         model = type(obj.object)
         exists = model._base_manager.filter(pk=obj.object.pk).exists()
         if log.deleted_duplicates and exists:
-            problems.append(f"{_describe(model, [obj.object.pk])} exists again")
+            problems.append(f"{describe(model, [obj.object.pk])} exists again")
         elif not log.deleted_duplicates and not exists:
-            problems.append(f"{_describe(model, [obj.object.pk])} was deleted since the merge")
+            problems.append(f"{describe(model, [obj.object.pk])} was deleted since the merge")
     for change in log.changes:
         model, row = _current(change)
         where = f"{model._meta.label} {change['pk']}.{change['field']}"
         if change["new"] is None:  # a dropped m2m link comes back unless it exists again
             if row is not None:
                 problems.append(f"{where}: the link row exists again")
+            problems += _missing_targets(model, change)
         elif row is None:
             problems.append(f"{where}: the row was deleted since the merge")
         elif _jsonable(row[change["field"]]) != change["new"] or (
@@ -486,6 +320,20 @@ def _undo_problems(log: MergeLog, restored: list[Any]) -> list[str]:
             problems.append(
                 f"{where}: now {row[change['field']]!r}, no longer the keeper {change['new']!r}"
             )
+    return problems
+
+
+def _missing_targets(model: type[models.Model], change: dict[str, Any]) -> list[str]:
+    """A dropped link can only come back if the rows it links still exist (the merge's own
+    duplicates are restored first, so they count as existing)."""
+    problems = []
+    for f in model._meta.local_fields:
+        value = change["row"].get(f.attname)
+        if not isinstance(f, models.ForeignKey) or value is None or f.attname == change["field"]:
+            continue
+        if not f.related_model._base_manager.filter(**{f.target_field.attname: value}).exists():
+            where = f"{model._meta.label} {change['pk']}"
+            problems.append(f"{where}: {describe(f.related_model, [value])} was deleted")
     return problems
 
 
@@ -601,7 +449,6 @@ def dismiss_group(group: DuplicateGroup, *, user: Any = None) -> DuplicateGroup:
 __all__ = [
     "MergeConflict",
     "MergePlan",
-    "Reference",
     "dismiss_group",
     "get_merge_handler",
     "merge_group",

@@ -61,14 +61,18 @@ def hidden_content_type_ids(user: Any) -> set[int]:
     from .models import DuplicateGroupMember
 
     used = DuplicateGroupMember.objects.values_list("content_type", flat=True).distinct()
-    hidden = set()
-    for ct in ContentType.objects.filter(pk__in=used):
-        model = ct.model_class()
-        if model is None or not (
-            user.has_perm(model_perm("view", model)) or user.has_perm(model_perm("change", model))
-        ):
-            hidden.add(ct.pk)
-    return hidden
+    return {
+        ct.pk
+        for ct in ContentType.objects.filter(pk__in=used)
+        if not can_view_host(user, ct.model_class())
+    }
+
+
+def can_view_host(user: Any, model: type[models.Model] | None) -> bool:
+    """May ``user`` see objects of this host model (view or change permission)?"""
+    return model is not None and bool(
+        user.has_perm(model_perm("view", model)) or user.has_perm(model_perm("change", model))
+    )
 
 
 def visible_groups(user: Any) -> models.QuerySet[DuplicateGroup]:

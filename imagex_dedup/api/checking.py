@@ -3,7 +3,7 @@
 Each image is loaded with the engine's limits, fingerprinted, and the batch is grouped; with
 exactly two usable images the pair's score is given too. URLs go through the engine's SSRF guard
 with the site-wide fetch policy (``FETCH_TIMEOUT``, ``MAX_IMAGE_BYTES``, ``FETCH_ALLOW_PRIVATE``).
-When ``library`` is true, each image is also looked up in the site's fingerprint index.
+Reviewers also get each image's matches in the site's fingerprint index.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from imagex_dedup.engine import (
     load_image,
 )
 from imagex_dedup.engine.grouping import group
+from imagex_dedup.perms import can_view_host
 
 
 def fetch_policy() -> FetchPolicy:
@@ -45,7 +46,7 @@ def fetch_urls(urls: Sequence[str]) -> list[bytes | FetchError]:
     return fetch_many(urls, fetch_policy(), deadline=float(dedup_settings.SYNC_TIME_BUDGET))
 
 
-def _library_matches(fp: Fingerprint, similarity: float) -> list[dict[str, Any]]:
+def _library_matches(fp: Fingerprint, similarity: float, user: Any) -> list[dict[str, Any]]:
     from imagex_dedup.index import find_similar
 
     return [
@@ -56,6 +57,7 @@ def _library_matches(fp: Fingerprint, similarity: float) -> list[dict[str, Any]]
             "score": round(score, 4),
         }
         for rec, score in find_similar(fp, similarity)
+        if can_view_host(user, rec.content_type.model_class())
     ]
 
 
@@ -64,11 +66,13 @@ def check_images(
     bodies: Sequence[bytes | EngineError],
     similarity: float,
     *,
-    library: bool = False,
+    library_user: Any = None,
 ) -> dict[str, Any]:
     """``{"score"?, "groups": [[index, ...]], "images": [...]}`` for the given image bodies.
 
     ``sources`` name the images (file names or URLs); a body may be an engine error from fetching.
+    With ``library_user``, each image also lists its matches in the site's fingerprint index,
+    limited to host models that user may view.
     """
     limits = load_limits()
     images: list[dict[str, Any]] = []
@@ -93,8 +97,8 @@ def check_images(
                 "byte_size": loaded.byte_size,
                 "content_hash": loaded.content_hash,
             }
-            if library:
-                info["matches"] = _library_matches(fp, similarity)
+            if library_user is not None:
+                info["matches"] = _library_matches(fp, similarity, library_user)
             usable.append(index)
             fingerprints.append(fp)
         images.append(info)

@@ -188,9 +188,8 @@ class CheckView(APIView):
         else:
             sources = params["urls"]
             bodies = checking.fetch_urls(sources)
-        result = checking.check_images(
-            sources, bodies, params["similarity"], library=perms.can_view(request.user)
-        )
+        reviewer = request.user if perms.can_view(request.user) else None
+        result = checking.check_images(sources, bodies, params["similarity"], library_user=reviewer)
         return Response(result)
 
 

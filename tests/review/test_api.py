@@ -286,6 +286,12 @@ def test_check_urls_with_library_matches(users, photo_server):
         (str(stored.pk), "testapp.photo")
     ]
     assert card["matches"] == []
+    # A reviewer who may not view photos gets no photo matches.
+    viewer = type(users["viewer"]).objects.get(pk=users["viewer"].pk)  # no cached perms
+    viewer.user_permissions.remove(*viewer.user_permissions.filter(codename="view_photo"))
+    with override_settings(IMAGEX_DEDUP={"FETCH_ALLOW_PRIVATE": True}):
+        body = api({"viewer": viewer}, "viewer").post(CHECK, {"urls": urls}, format="json").json()
+    assert body["images"][0]["width"] == 480 and body["images"][0]["matches"] == []
 
 
 # --- tasks and schema -----------------------------------------------------------------------------

@@ -349,3 +349,16 @@ def test_members_of_different_models_refuse(world):
     member.save()
     with pytest.raises(MergeConflict, match="different models"):
         merge_group(group)
+
+
+def test_undo_refuses_when_a_dropped_links_other_side_is_gone(world):
+    log = merge_group(world["group"])
+    album2 = world["album2"]
+    album2.photos.clear()
+    Album.objects.filter(pk=world["album"].pk).delete()
+    before = snapshot()
+    with pytest.raises(MergeConflict) as exc:
+        undo_merge(log)
+    assert f"testapp.Album {world['album'].pk} was deleted" in str(exc.value)
+    assert "testapp.Album_photos" in str(exc.value)
+    assert snapshot() == before
