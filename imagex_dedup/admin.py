@@ -59,6 +59,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        hidden = set(self.exclude or ())
+        return [f.name for f in self.model._meta.concrete_fields if f.name not in hidden]
+
 
 class MemberContentTypeFilter(admin.SimpleListFilter):
     title = _("model")
@@ -275,19 +279,6 @@ class MergeLogAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["deleted_duplicates", ("undone_at", admin.EmptyFieldListFilter)]
     actions = [undo_merges]
-    readonly_fields = [
-        "group",
-        "keeper_content_type",
-        "keeper_object_id",
-        "changes",
-        "duplicates",
-        "deleted_duplicates",
-        "deleted_files",
-        "performed_by",
-        "created_at",
-        "undone_at",
-        "undone_by",
-    ]
 
     def has_merge_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return perms.can_merge(request.user)

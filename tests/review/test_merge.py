@@ -362,3 +362,34 @@ def test_undo_refuses_when_a_dropped_links_other_side_is_gone(world):
     assert f"testapp.Album {world['album'].pk} was deleted" in str(exc.value)
     assert "testapp.Album_photos" in str(exc.value)
     assert snapshot() == before
+
+
+def test_uuid_keys_merge_and_undo(django_capture_on_commit_callbacks):
+    from django.core.files.base import ContentFile
+
+    from imagex_dedup.models import DuplicateGroupMember
+    from tests.review.conftest import encode
+    from tests.testapp.models import UUIDPhoto
+
+    photos = []
+    for width in (400, 200):
+        photo = UUIDPhoto()
+        photo.image.save(f"u{width}.jpg", ContentFile(encode("flower.jpg", width)), save=True)
+        photos.append(photo)
+    keeper, dup = photos
+    comment = Comment.objects.create(target=dup, text="on a uuid photo")
+    group = DuplicateGroup.objects.create(similarity=0.84)
+    ct = ContentType.objects.get_for_model(UUIDPhoto)
+    for photo in photos:
+        DuplicateGroupMember.objects.create(
+            group=group, content_type=ct, object_id=str(photo.pk), field_name="image"
+        )
+    log = merge_group(group, group.members.get(object_id=str(keeper.pk)))
+    comment.refresh_from_db()
+    assert comment.object_id == str(keeper.pk)
+    assert list(UUIDPhoto.objects.values_list("pk", flat=True)) == [keeper.pk]
+    with django_capture_on_commit_callbacks(execute=False):
+        undo_merge(log)
+    comment.refresh_from_db()
+    assert comment.object_id == str(dup.pk)
+    assert UUIDPhoto.objects.get(pk=dup.pk).image.name == dup.image.name
