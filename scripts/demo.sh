@@ -30,7 +30,7 @@ echo "demo: loading the sample gallery and checking it for duplicates"
 
 PASSWORD=$("$PY" -c 'import secrets; print(secrets.token_urlsafe(12))')
 # The password goes through the environment, not the command line (visible in `ps`).
-DEMO_ADMIN_PASSWORD=$PASSWORD "$PY" manage.py shell -c '
+DEMO_ADMIN_PASSWORD=$PASSWORD "$PY" manage.py shell --no-imports -c '
 import os
 from django.contrib.auth import get_user_model
 user, _ = get_user_model().objects.get_or_create(username="admin")
@@ -70,7 +70,8 @@ cat <<EOF
  REST API docs    $BASE/api/docs/         (schema: $BASE/api/schema/)
  REST API         $BASE/imagex/api/
  Service          $BASE/imagex/?Action=GetImageDuplicateDetection&Version=2018-08-01&ServiceId=demo
-                  (signed requests: use the access key printed above)
+                  signed requests with the access key above; to send one from another terminal:
+                  .venv/bin/python manage.py try_service [--async]
 
  Upload a photo in the admin (Gallery > Photos): the worker checks it within seconds.
 ================================================================================
