@@ -156,3 +156,15 @@ def test_status_polling_is_limited_to_five_per_second(api) -> None:
     codes = [api.status("f" * 32).json()["ResponseMetadata"]["Error"]["Code"] for _ in range(6)]
     assert codes == ["TaskNotFound"] * 5 + ["FlowLimitExceeded"]
     assert api.detect({"Urls": []}).status_code == 400  # detection has its own budget
+
+
+def test_malformed_authorization_and_missing_x_date(api) -> None:
+    query = {"Action": "GetDedupTaskStatus", "Version": VERSION, "TaskId": "x"}
+    broken = api.call("GET", query, sign=False, Authorization="HMAC-SHA256 Credential=nope")
+    assert error_of(broken) == expect("InvalidAuthorization")
+    target = f"/imagex/?Action=GetDedupTaskStatus&Version={VERSION}&TaskId=x"
+    headers = sign_request(
+        "GET", f"http://testserver{target}", {}, b"", Credentials(AK, "test-secret-key")
+    )
+    del headers["X-Date"]
+    assert error_of(api.client.get(target, headers=headers)) == expect("MissingRequestInfo")
