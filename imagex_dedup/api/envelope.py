@@ -6,6 +6,7 @@ import logging
 import math
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from rest_framework import exceptions
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.request import Request
@@ -58,6 +59,8 @@ def as_service_error(exc: Exception, *, action: str, version: str) -> ServiceErr
         return ServiceError("InvalidActionOrVersion", None, action, version)
     if isinstance(exc, exceptions.APIException):
         return ServiceError("InvalidParameter", str(exc.detail))
+    if isinstance(exc, RequestDataTooBig):
+        return ServiceError("InvalidParameter", "The request body is too large.")
     logger.exception("imagex_dedup: service request failed")
     return ServiceError("InternalError", message_for("InternalError"))
 

@@ -185,3 +185,11 @@ def test_error_body_is_exactly_the_volcengine_shape(api) -> None:
     }
     assert set(payload["ResponseMetadata"]["Error"]) == {"CodeN", "Code", "Message"}
     assert response["Content-Type"] == "application/json"
+
+
+def test_oversized_body_is_refused(api, settings) -> None:
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    assert_refused(
+        api.detect({"Urls": [f"https://img.example.com/{i}.jpg" for i in range(60)]}),
+        "InvalidParameter",
+    )
