@@ -34,6 +34,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("GET", USAGE): USAGE,
 }
 
+# Both use the engine's one fingerprint: it already is its most robust mode (dihedral-, crop- and
+# re-encoding-tolerant scoring); "cnn" is accepted so cloud clients work unchanged.
 EXTRACTOR_TYPES = frozenset({"hash", "cnn"})
 MAX_URL_LENGTH = 2000
 USAGE_DEFAULT_DAYS = 30
