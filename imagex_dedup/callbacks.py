@@ -28,7 +28,6 @@ import time
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
@@ -36,6 +35,7 @@ from django.views.decorators.http import require_POST
 
 from . import callback_signing
 from .conf import dedup_settings
+from .locking import write_transaction
 from .models import CallbackAttempt, DetectionTask
 from .results import apply_result
 from .tokens import verify_token
@@ -140,9 +140,9 @@ def callback_view(request: HttpRequest, task_id: str) -> JsonResponse:
     start = time.monotonic()
     if not verify_token(task_id, request.GET.get("token", "")):
         return _answer(403, "invalid or expired token")
-    with transaction.atomic():
+    with write_transaction():
         task = (
-            DetectionTask.objects.select_for_update()
+            DetectionTask.objects.select_for_update(of=("self",))
             .select_related("service")
             .filter(task_id=task_id)
             .first()

@@ -16,11 +16,12 @@ from typing import BinaryIO
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.storage import FileSystemStorage
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
 
 from . import engine
 from .conf import dedup_settings
+from .locking import write_transaction
 from .models import ImageFingerprint, ImageFingerprintKey
 
 Source = str | bytes | BinaryIO
@@ -99,7 +100,7 @@ def save_analysis(
     content_type: ContentType, object_id: str, field_name: str, file_name: str, analysis: Analysis
 ) -> ImageFingerprint:
     """Create or update the fingerprint record and replace its index keys, atomically."""
-    with transaction.atomic():
+    with write_transaction():
         record, _ = ImageFingerprint.objects.update_or_create(
             content_type=content_type,
             object_id=object_id,
@@ -184,7 +185,7 @@ def forget(content_type_id: int, object_id: str, field_name: str) -> None:
     """Drop a host image from open groups and delete its fingerprint (its object is gone)."""
     from .results import remove_ref
 
-    with transaction.atomic():
+    with write_transaction():
         remove_ref(make_ref(content_type_id, object_id, field_name))
         ImageFingerprint.objects.filter(
             content_type_id=content_type_id, object_id=object_id, field_name=field_name

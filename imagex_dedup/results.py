@@ -33,10 +33,10 @@ Group semantics:
 * removing a ref (its object was deleted, or its image changed) drops it from open groups; an
   open group left with fewer than two members is deleted, since it no longer says anything.
 
-Concurrency: group changes run in ``transaction.atomic()``. The fingerprint rows of the refs
-involved are locked first (``select_for_update`` in primary-key order; on SQLite, which has no
-row locks, a write is issued first so the transaction holds the database write lock), then the
-open groups involved. Two workers linking the same images therefore run one after the other.
+Concurrency: group changes run in ``locking.write_transaction()``. The fingerprint rows of the
+refs involved are locked first (``select_for_update`` in primary-key order), then the open groups
+involved, so two workers linking the same images run one after the other; on SQLite, which has no
+row locks, the transaction holds the database write lock from its start instead.
 """
 
 from __future__ import annotations
@@ -47,13 +47,14 @@ from functools import partial
 from itertools import combinations
 from typing import Any
 
-from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import engine
 from .conf import dedup_settings
 from .index import fingerprint_records, parse_ref
+from .locking import write_transaction
 from .models import (
     DetectionTask,
     DismissedPair,
@@ -86,13 +87,8 @@ def _lock_refs(refs: Sequence[str], *, create_missing: bool = True) -> dict[str,
     """Lock the fingerprint rows of ``refs``, creating empty placeholders for refs without one
     (refs known only to a remote backend) so that every ref has a row to lock."""
     records = fingerprint_records(refs)
-    if connection.features.has_select_for_update:
-        ids = sorted(record.pk for record in records.values())
-        list(ImageFingerprint.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
-    else:
-        ImageFingerprint.objects.filter(pk__in=[r.pk for r in records.values()]).update(
-            error=F("error")
-        )
+    ids = sorted(record.pk for record in records.values())
+    list(ImageFingerprint.objects.select_for_update().filter(pk__in=ids).order_by("pk"))
     for ref in refs if create_missing else ():
         if ref not in records:
             content_type_id, object_id, field_name = parse_ref(ref)
@@ -217,7 +213,7 @@ def join(
     refs = list(dict.fromkeys(refs))
     if len(refs) < 2:
         return None
-    with transaction.atomic():
+    with write_transaction():
         records = _lock_refs(refs)
         groups = {
             group.pk: group
@@ -306,7 +302,7 @@ def apply_result(task: DetectionTask, result: dict[str, Any]) -> list[DuplicateG
     similarity = float(request.get("Similarity") or dedup_settings.SIMILARITY)
     pair_score = _pair_score(result)
     touched: list[DuplicateGroup] = []
-    with transaction.atomic():
+    with write_transaction():
         groups = result.get("Groups") or {}
         for name, identifiers in sorted(groups.items(), key=lambda item: (len(item[0]), item[0])):
             unknown = [i for i in identifiers if i not in refs_of]
@@ -334,7 +330,7 @@ def apply_result(task: DetectionTask, result: dict[str, Any]) -> list[DuplicateG
 
 def remove_ref(ref: str) -> None:
     """Drop ``ref`` from its open groups; delete groups left with fewer than two members."""
-    with transaction.atomic():
+    with write_transaction():
         _lock_refs([ref], create_missing=False)
         members = _open_members([ref])
         for group in _lock_groups(member.group_id for member in members):

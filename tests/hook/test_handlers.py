@@ -9,8 +9,9 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core import serializers
 from django.test import override_settings
+from django_q.brokers import get_broker
 from django_q.conf import Conf
-from django_q.models import OrmQ
+from django_q.signing import SignedPackage
 
 import imagex_dedup
 from imagex_dedup import scheduling
@@ -60,12 +61,12 @@ def test_nothing_runs_before_commit(django_capture_on_commit_callbacks, photo_mo
     assert not ImageFingerprint.objects.exists()
 
 
-def test_task_gets_plain_arguments_on_the_orm_broker(
-    monkeypatch, saved, photo_model, original
-) -> None:
+def test_task_gets_plain_arguments_on_the_broker(monkeypatch, saved, photo_model, original):
     monkeypatch.setattr(Conf, "SYNC", False)
+    broker = get_broker()
     photo, _ = saved(lambda: photo_model.objects.create(image=original))
-    queued = OrmQ.objects.get().task
+    ((_, package),) = broker.dequeue()
+    queued = SignedPackage.loads(package)
     assert queued["func"] == "imagex_dedup.tasks.check_object"
     assert queued["args"] == ("testapp", "photo", str(photo.pk), "image")
     assert queued["group"] == "imagex_dedup"
