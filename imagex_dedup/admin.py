@@ -100,14 +100,15 @@ class HostObjectFilter(admin.SimpleListFilter):
         return queryset.filter(pk__in=members.values("group"))
 
 
-def member_card(member: DuplicateGroupMember) -> dict[str, Any]:
+def member_card(member: DuplicateGroupMember, site: admin.AdminSite) -> dict[str, Any]:
     """What the review page shows about one member."""
     fp = member.fingerprint
     obj = member.content_object
     ct = member.content_type
     admin_url = None
-    if obj is not None and admin.site.is_registered(type(obj)):
-        admin_url = reverse(f"admin:{ct.app_label}_{ct.model}_change", args=[member.object_id])
+    if obj is not None and site.is_registered(type(obj)):
+        url_name = f"{site.name}:{ct.app_label}_{ct.model}_change"
+        admin_url = reverse(url_name, args=[member.object_id])
     has_file = member_file(member) is not None
     return {
         "member": member,
@@ -218,7 +219,7 @@ class DuplicateGroupAdmin(admin.ModelAdmin):
             "opts": self.model._meta,
             "original": group,
             "group": group,
-            "cards": [member_card(m) for m in members],
+            "cards": [member_card(m, self.admin_site) for m in members],
             "keeper": keeper,
             "logs": group.merge_logs.all(),
             "can_merge": self.has_merge_permission(request, group),

@@ -74,7 +74,6 @@ def merge_confirmation(
     rows: list[dict[str, Any]],
     *,
     bulk: bool,
-    queryset: QuerySet[DuplicateGroup] | None = None,
 ) -> TemplateResponse:
     """The intermediate page (like ``delete_selected``): what each merge re-points and deletes."""
     opts = modeladmin.model._meta
@@ -85,7 +84,6 @@ def merge_confirmation(
         "rows": rows,
         "mergeable": [row for row in rows if row["plan"] and not row["problems"]],
         "bulk": bulk,
-        "queryset": queryset,
         "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         "media": modeladmin.media,
     }
@@ -102,7 +100,7 @@ def merge_groups(
         run_merges(request, [(group, None) for group in groups])
         return None
     rows = [plan_or_error(group, None) for group in groups]
-    return merge_confirmation(request, modeladmin, rows, bulk=True, queryset=queryset)
+    return merge_confirmation(request, modeladmin, rows, bulk=True)
 
 
 @admin.action(description=_("Dismiss selected groups as not duplicates"), permissions=["change"])

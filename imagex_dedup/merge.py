@@ -223,6 +223,13 @@ def _forget_fingerprints(plan: MergePlan) -> None:
     ).delete()
 
 
+def _fresh_member(member: DuplicateGroupMember) -> DuplicateGroupMember:
+    fresh = DuplicateGroupMember.objects.filter(pk=member.pk).first()
+    if fresh is None:
+        raise MergeConflict(f"Member {member.pk} was removed from its group")
+    return fresh
+
+
 def merge_group(
     group: DuplicateGroup, keeper: DuplicateGroupMember | None = None, *, user: Any = None
 ) -> MergeLog:
@@ -235,7 +242,7 @@ def merge_group(
         with transaction.atomic():
             group = DuplicateGroup.objects.select_for_update().get(pk=group.pk)
             if keeper is not None:
-                keeper = DuplicateGroupMember.objects.get(pk=keeper.pk)
+                keeper = _fresh_member(keeper)
             plan = plan_merge(group, keeper, lock=True)
             if plan.conflicts:
                 raise MergeConflict(plan.conflicts)
@@ -324,8 +331,8 @@ def _undo_problems(log: MergeLog, restored: list[Any]) -> list[str]:
 
 
 def _missing_targets(model: type[models.Model], change: dict[str, Any]) -> list[str]:
-    """A dropped link can only come back if the rows it links still exist (the merge's own
-    duplicates are restored first, so they count as existing)."""
+    """A dropped link can only come back if the rows it links still exist; its own field
+    points at a duplicate that undo restores, so only the other fields are checked."""
     problems = []
     for f in model._meta.local_fields:
         value = change["row"].get(f.attname)
