@@ -121,7 +121,7 @@ def test_a_trickling_server_cannot_outlast_the_deadline(http_server, path) -> No
     started = time.monotonic()
     error = fetch_error(http_server.url(path), policy)
     assert error.code == "timeout"
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 4.0  # without the deadline: 8 s or more
 
 
 @pytest.fixture
@@ -153,7 +153,7 @@ def test_a_trickled_tls_handshake_cannot_outlast_the_deadline(trickling_tls_port
     started = time.monotonic()
     error = fetch_error(f"https://127.0.0.1:{trickling_tls_port}/image", policy)
     assert error.code == "timeout"
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 4.0  # without the deadline: 8 s or more
 
 
 @pytest.mark.parametrize("path", ["/html", "/svg", "/image?type=text/plain"])
@@ -359,7 +359,7 @@ def test_fetch_many_deadline(http_server, jpeg_bytes) -> None:
     urls = [http_server.url("/image")] + [http_server.url("/slow-body")] * 4
     started = time.monotonic()
     results = fetch_many(urls, policy, max_workers=2, deadline=1.0)
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 4.0  # without the deadline: 8 s or more
     assert results[0] == jpeg_bytes
     assert [error.code for error in results[1:]] == ["timeout"] * 4
 
