@@ -110,6 +110,9 @@ def test_sdk_sync_async_and_polling(
     )
     polled = legacy.get_image_duplicate_task_status({"TaskId": task_id})
     assert polled["Result"]["Status"] == 1
+    # The legacy SDK sends ServiceId in the query and in the JSON body.
+    legacy_sync = legacy.get_image_duplicate_detection({"ServiceId": SERVICE_ID, "Urls": urls})
+    assert legacy_sync["Result"]["Groups"] == {"group0": urls}
 
     with pytest.raises(Exception, match="InvalidParameter"):
         sdk.get_image_duplicate_detection({"ServiceId": SERVICE_ID}, {"Urls": ["ftp://x/y.jpg"]})
