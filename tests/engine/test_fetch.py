@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 import pickle
 import socket
 import threading
@@ -366,3 +367,16 @@ def test_fetch_many_deadline(http_server, jpeg_bytes) -> None:
 
 def test_fetch_many_of_nothing() -> None:
     assert fetch_many([]) == []
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_deadline_watchdogs_leave_no_threads_or_descriptors(http_server) -> None:
+    fetch_url(http_server.url("/image"), LOOPBACK)  # warm up lazily created resources
+    threads, descriptors = threading.active_count(), len(os.listdir("/proc/self/fd"))
+    with create_session(LOOPBACK) as session:
+        for _ in range(20):
+            fetch_url(http_server.url("/image"), LOOPBACK, session=session)
+    fetch_many([http_server.url("/status/404")] * 10, LOOPBACK, max_workers=3)
+    time.sleep(0.2)  # let cancelled timer threads exit
+    assert threading.active_count() <= threads
+    assert len(os.listdir("/proc/self/fd")) <= descriptors
