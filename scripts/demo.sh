@@ -49,6 +49,9 @@ stop() {
 }
 trap stop INT TERM EXIT
 
+# Job control gives each child its own process group, so Ctrl-C reaches only this script, which
+# then stops each child once (qcluster hangs when a second signal hits it while it shuts down).
+set -m
 "$PY" manage.py qcluster &
 PIDS+=($!)
 "$PY" manage.py runserver "127.0.0.1:$PORT" --noreload &
