@@ -21,8 +21,8 @@ fi
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 PY=.venv/bin/python
 echo "demo: installing imagex-dedup into .venv"
-"$PY" -m pip install -q --upgrade pip
-"$PY" -m pip install -q -e .
+"$PY" -m pip install -qq --upgrade pip
+"$PY" -m pip install -qq -e .
 
 "$PY" manage.py migrate --noinput -v 0
 echo "demo: loading the sample gallery and checking it for duplicates"
