@@ -1,0 +1,156 @@
+"""Group near-duplicate fingerprints: connected components of the "score >= similarity" graph.
+
+Why connected components and not something stricter (cliques, complete linkage): near-duplicate
+chains are real (an original, its crop, a re-encoded copy of the crop) and the result must be a
+partition that is deterministic and independent of input order; exact cliques are NP-hard and
+greedy ones depend on order. The price is chaining, which the precision-first calibration of the
+0.84 threshold keeps rare. Guarantee: every member of a group reaches every other member through
+a chain of candidate pairs each scoring >= ``similarity``.
+
+Candidate pairs come from an in-memory multi-index (:mod:`.keys`): the 96 low-frequency bits are
+cut into 4 segments of 24 bits; every fingerprint is indexed by the segments of its full hash and
+of its windows, and probed with the segments of its full hash in the 8 dihedral orientations,
+each as is and with any one bit flipped (pigeonhole: any pair within 7 differing bits of those
+96 is a candidate, which includes every pair linked through a side window). Each hit is scored
+for the one combination (orientation, full hash or window) that produced it, vectorised and in
+chunks of probing fingerprints to bound memory; random hits are rejected at once. A pair whose
+score reaches ``similarity`` only through a combination more than 7 low-frequency bits apart can
+be missed: bench/bench_accuracy.py reports how often that happens on real photos.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .fingerprint import Fingerprint
+from .keys import segment_keys, segment_positions
+from .scoring import (
+    CENTRE_TOLERANCE,
+    DEFAULT_SIMILARITY,
+    FULL_BITS,
+    FULL_TOLERANCE,
+    SIDE_TOLERANCE,
+    WINDOW_BITS,
+    Prepared,
+    popcount,
+    prepare,
+    score_from_distance,
+)
+
+_SEGMENTS = 4
+_SEGMENT_BITS = 24
+_POSITIONS = segment_positions(_SEGMENTS, _SEGMENT_BITS)
+_PROBE_FLIPS = np.concatenate(
+    [[0], np.int64(1) << np.arange(_SEGMENT_BITS, dtype=np.int64)]
+).astype(np.int64)
+_KEY_SPACE = _SEGMENTS << _SEGMENT_BITS
+_QUERY_CHUNK = 4096
+
+
+def _index(prepared: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Counting-sort index of every indexed hash (full-hash low frequencies, then windows).
+
+    ``entries[starts[k]:starts[k + 1]]`` are the entries with key k, an entry being
+    ``fingerprint * hashes_per_fingerprint + hash``. A direct-address table over all
+    ``4 * 2**24`` keys (256 MB of int32) makes each probe one array lookup, not a binary search.
+    """
+    hashes = np.concatenate([prepared.low[:, :1], prepared.windows], axis=1)
+    keys = segment_keys(hashes, _POSITIONS).reshape(-1)
+    entries = np.repeat(np.arange(len(prepared) * hashes.shape[1], dtype=np.int64), _SEGMENTS)
+    starts = np.zeros(_KEY_SPACE + 1, np.int32 if len(keys) < 2**31 else np.int64)
+    starts[1:] = np.cumsum(np.bincount(keys, minlength=_KEY_SPACE))
+    return hashes, starts, entries[np.argsort(keys, kind="stable")]
+
+
+def _hits(
+    prepared: Prepared, starts: np.ndarray, entries: np.ndarray, start: int, stop: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(prober, orientation, entry) for every index entry a probe of ``start:stop`` lands on."""
+    exact = segment_keys(prepared.low[start:stop], _POSITIONS)  # (chunk, 8, segments)
+    probes = (exact[..., None] ^ _PROBE_FLIPS).reshape(-1)
+    lo = starts[probes]
+    counts = starts[probes + 1] - lo
+    hit = np.flatnonzero(counts)
+    counts = counts[hit]
+    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    per_prober = probes.size // (stop - start)
+    source = np.repeat(hit, counts)
+    prober = start + source // per_prober
+    orientation = source % per_prober // (_SEGMENTS * len(_PROBE_FLIPS))
+    return prober, orientation, entries[np.repeat(lo[hit], counts) + offsets]
+
+
+def _linked_chunk(
+    prepared: Prepared, hashes: np.ndarray, hits: tuple[np.ndarray, ...], similarity: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Keep the hits whose own (orientation, hash) combination scores >= ``similarity``."""
+    prober, orientation, entry = hits
+    other, kind = np.divmod(entry, hashes.shape[1])
+    scores = np.empty(len(prober))
+    full = kind == 0
+    distance = popcount(
+        prepared.full[prober[full], orientation[full]] ^ prepared.full[other[full], 0]
+    )
+    scores[full] = score_from_distance(distance, FULL_BITS, FULL_TOLERANCE)
+    window = ~full
+    distance = popcount(
+        prepared.low[prober[window], orientation[window]] ^ hashes[other[window], kind[window]]
+    )
+    tolerance = np.where(kind[window] == 1, CENTRE_TOLERANCE, SIDE_TOLERANCE)
+    scores[window] = score_from_distance(distance, WINDOW_BITS, tolerance)
+    keep = (scores >= similarity) & (prober != other)
+    return np.minimum(prober, other)[keep], np.maximum(prober, other)[keep]
+
+
+def linked_pairs(
+    prepared: Prepared, similarity: float = DEFAULT_SIMILARITY
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unique pairs (i < j) that share a probed key and score >= ``similarity`` through it.
+
+    Only the (orientation, hash) combination that produced the key match is scored: a pair can
+    only score >= ``similarity`` through combinations within a few low-frequency bits, and the
+    probes find every such combination within 7 bits.
+    """
+    n = len(prepared)
+    hashes, starts, entries = _index(prepared)
+    codes = [np.zeros(0, np.int64)]
+    for start in range(0, n, _QUERY_CHUNK):
+        stop = min(n, start + _QUERY_CHUNK)
+        a, b = _linked_chunk(
+            prepared, hashes, _hits(prepared, starts, entries, start, stop), similarity
+        )
+        codes.append(np.unique(a * np.int64(n) + b))
+    pairs = np.unique(np.concatenate(codes))
+    return pairs // max(n, 1), pairs % max(n, 1)
+
+
+def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Smallest member index of each node's connected component (label propagation)."""
+    labels = np.arange(n)
+    while True:
+        low = np.minimum(labels[a], labels[b])
+        updated = labels.copy()
+        np.minimum.at(updated, a, low)
+        np.minimum.at(updated, b, low)
+        updated = updated[updated]
+        if np.array_equal(updated, labels):
+            return labels
+        labels = updated
+
+
+def group(
+    fingerprints: Sequence[Fingerprint | bytes], similarity: float = DEFAULT_SIMILARITY
+) -> list[list[int]]:
+    """Groups (two or more indices, ascending) of near-duplicates, ordered by first index."""
+    if not 0.0 <= similarity <= 1.0:
+        raise ValueError(f"similarity must be in [0, 1], got {similarity}")
+    prepared = prepare(fingerprints)
+    a, b = linked_pairs(prepared, similarity)
+    labels = _components(len(prepared), a, b)
+    members = np.flatnonzero(np.bincount(labels, minlength=len(prepared))[labels] >= 2)
+    groups: dict[int, list[int]] = {}
+    for index in members.tolist():
+        groups.setdefault(int(labels[index]), []).append(index)
+    return [groups[root] for root in sorted(groups)]

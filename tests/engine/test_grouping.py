@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from imagex_dedup.engine import compare, fingerprint_image, group
+from imagex_dedup.engine.synthetic import synthetic_fingerprints
+from imagex_dedup.engine.variants import make_variant
+from tests.engine.conftest import photo
+
+
+def test_groups_variants_of_each_photo_and_leaves_singletons_out() -> None:
+    flower, card = photo("flower.jpg"), photo("test-card.png")
+    images = [
+        flower,  # 0
+        card,  # 1
+        make_variant(flower, "jpeg_q30"),  # 2
+        photo("flower2.jpg"),  # 3: a different picture
+        make_variant(card, "rot90"),  # 4
+        make_variant(flower, "crop_side"),  # 5
+        make_variant(card, "border"),  # 6
+    ]
+    assert group([fingerprint_image(image) for image in images]) == [[0, 2, 5], [1, 4, 6]]
+
+
+def test_nothing_to_group() -> None:
+    assert group([]) == []
+    assert group([fingerprint_image(photo())]) == []
+
+
+def test_similarity_must_be_a_fraction() -> None:
+    with pytest.raises(ValueError):
+        group([], similarity=1.5)
+
+
+def test_planted_pairs_are_recovered() -> None:
+    fps, planted = synthetic_fingerprints(400, seed=7, planted=20)
+    assert group(fps) == [list(pair) for pair in planted]
+
+
+def _relabelled(groups: list[list[int]], order: list[int]) -> set[frozenset[int]]:
+    return {frozenset(order[i] for i in members) for members in groups}
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**16), st.randoms(use_true_random=False))
+def test_group_is_deterministic_and_order_independent(seed: int, rnd) -> None:
+    fps, _ = synthetic_fingerprints(60, seed=seed, planted=12)
+    order = list(range(len(fps)))
+    rnd.shuffle(order)
+    groups = group(fps)
+    assert groups == group(fps)
+    shuffled = group([fps[i] for i in order])
+    assert _relabelled(shuffled, order) == {frozenset(members) for members in groups}
+    assert all(len(g) >= 2 and g == sorted(g) for g in groups)
+    assert [g[0] for g in groups] == sorted(g[0] for g in groups)
+
+
+@settings(max_examples=10, deadline=None)
+@given(st.integers(0, 2**16), st.sampled_from([0.6, 0.7, 0.84, 0.9]))
+def test_every_group_is_connected_through_scores_at_the_threshold(
+    seed: int, similarity: float
+) -> None:
+    fps, _ = synthetic_fingerprints(40, seed=seed, planted=10)
+    for members in group(fps, similarity):
+        reached, frontier = {members[0]}, [members[0]]
+        while frontier:
+            current = frontier.pop()
+            for other in members:
+                if other not in reached and compare(fps[current], fps[other]) >= similarity:
+                    reached.add(other)
+                    frontier.append(other)
+        assert reached == set(members)
+
+
+def test_groups_are_disjoint() -> None:
+    fps, _ = synthetic_fingerprints(300, seed=1, planted=60)
+    groups = group(fps, similarity=0.7)
+    for a, b in itertools.combinations(groups, 2):
+        assert not set(a) & set(b)

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+from imagex_dedup.engine import DEFAULT_SIMILARITY, Fingerprint, compare, compare_many
+from imagex_dedup.engine.fingerprint import fingerprint_image
+from imagex_dedup.engine.scoring import (
+    FULL_BITS,
+    FULL_TOLERANCE,
+    SIDE_TOLERANCE,
+    WINDOW_BITS,
+    score_from_distance,
+)
+from imagex_dedup.engine.variants import make_variant
+from tests.engine.conftest import photo
+from tests.engine.strategies import fingerprints
+
+DISTINCT = ["flower.jpg", "flower2.jpg", "test-card.png", "app13-multiple.jpg", "iss634.webp"]
+
+
+@given(fingerprints, fingerprints)
+def test_compare_is_symmetric_and_in_range(a: Fingerprint, b: Fingerprint) -> None:
+    score = compare(a, b)
+    assert 0.0 <= score <= 1.0
+    assert score == compare(b, a)
+
+
+@given(fingerprints)
+def test_compare_with_itself_is_one(fp: Fingerprint) -> None:
+    assert compare(fp, fp) == 1.0
+    assert compare(fp.to_bytes(), fp) == 1.0
+
+
+@given(fingerprints, fingerprints, fingerprints)
+def test_compare_many_matches_compare(q: Fingerprint, a: Fingerprint, b: Fingerprint) -> None:
+    scores = compare_many(q, [a, b.to_bytes()])
+    assert scores.dtype == np.float64
+    assert scores.tolist() == [compare(q, a), compare(q, b)]
+
+
+def test_compare_many_of_nothing_is_empty() -> None:
+    assert compare_many(fingerprint_image(photo()), []).shape == (0,)
+
+
+def test_garbage_bytes_raise_value_error() -> None:
+    with pytest.raises(ValueError):
+        compare(b"\x01" * 10, b"\x01" * 10)
+
+
+def test_calibration_puts_the_default_threshold_at_each_tolerance() -> None:
+    assert score_from_distance(np.float64(0), FULL_BITS, FULL_TOLERANCE) == 1.0
+    at_tolerance = score_from_distance(
+        np.float64(FULL_TOLERANCE * FULL_BITS), FULL_BITS, FULL_TOLERANCE
+    )
+    assert at_tolerance == pytest.approx(DEFAULT_SIMILARITY)
+    side = score_from_distance(
+        np.float64(SIDE_TOLERANCE * WINDOW_BITS), WINDOW_BITS, SIDE_TOLERANCE
+    )
+    assert side == pytest.approx(DEFAULT_SIMILARITY)
+
+
+@pytest.mark.parametrize(
+    "transform",
+    [
+        "resize",
+        "jpeg_q30",
+        "webp",
+        "border",
+        "crop_side",
+        "crop_centre",
+        "brightness",
+        "blur",
+        "text",
+        "greyscale",
+        "hflip",
+        "vflip",
+        "rot90",
+        "rot180",
+        "rot270",
+        "flip_bright_jpeg",
+    ],
+)
+def test_near_duplicates_score_above_the_default_threshold(transform: str) -> None:
+    original = photo("flower.jpg")
+    variant = make_variant(original, transform, seed=3)
+    assert compare(fingerprint_image(original), fingerprint_image(variant)) >= DEFAULT_SIMILARITY
+
+
+def test_distinct_photos_score_below_the_default_threshold() -> None:
+    fps = [fingerprint_image(photo(name)) for name in DISTINCT]
+    for a, b in itertools.combinations(fps, 2):
+        assert compare(a, b) < DEFAULT_SIMILARITY
