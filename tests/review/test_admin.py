@@ -152,6 +152,11 @@ def test_merge_action_confirmation_then_merge(client, users, group):
     assert Album.objects.get().cover == keeper and Print.objects.get().photo == keeper
     assert not Photo.objects.filter(title="dup").exists()
     assert MergeLog.objects.get().performed_by == users["merger"]
+    # The changelist shows the merged group with the keeper's thumbnail only.
+    html = client.get(CHANGELIST).content.decode()
+    members = {m.object_id: m for m in group.members.all()}
+    assert thumbnail_url(members[str(keeper.pk)]) in html
+    assert len([m for m in members.values() if thumbnail_url(m) in html]) == 1
 
 
 def test_keep_this_one(client, users, group):
