@@ -9,6 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from imagex_dedup.conf import dedup_settings
+from imagex_dedup.keeper import choose_keeper
 from imagex_dedup.models import DetectionTask, DuplicateGroup, DuplicateGroupMember, MergeLog
 from imagex_dedup.thumbnails import member_file, thumbnail_url
 
@@ -113,8 +114,6 @@ class GroupDetailSerializer(GroupSerializer):
 
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_keeper(self, group: DuplicateGroup) -> int | None:
-        from imagex_dedup.keeper import choose_keeper
-
         if group.status != DuplicateGroup.Status.OPEN:
             return None
         try:
