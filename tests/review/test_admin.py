@@ -367,3 +367,31 @@ def test_keeping_duplicates_needs_no_delete_permission(client, users, group):
     )
     login(client, users, "merger").post(merge_url(group), {"post": "yes"})
     assert status(group) == "merged" and Photo.objects.count() == 2
+
+
+def test_signals_fire_for_admin_operations(
+    client, users, group, django_capture_on_commit_callbacks
+):
+    from imagex_dedup import signals
+
+    received = []
+
+    def on_signal(signal, sender, **kwargs):
+        received.append((signal, kwargs["group"].pk, kwargs["user"]))
+
+    signals.group_merged.connect(on_signal)
+    signals.group_dismissed.connect(on_signal)
+    try:
+        login(client, users, "merger")
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(merge_url(group), {"post": "yes"})
+        other = make_group(make_photo("p", "test-card.png"), make_photo("q", "test-card.png", 200))
+        with django_capture_on_commit_callbacks(execute=True):
+            client.post(CHANGELIST, {"action": "dismiss_groups", "_selected_action": [other.pk]})
+    finally:
+        signals.group_merged.disconnect(on_signal)
+        signals.group_dismissed.disconnect(on_signal)
+    assert received == [
+        (signals.group_merged, group.pk, users["merger"]),
+        (signals.group_dismissed, other.pk, users["merger"]),
+    ]

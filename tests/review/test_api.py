@@ -332,3 +332,28 @@ def test_openapi_schema_and_docs(users):
     merge = paths["/imagex/api/groups/{id}/merge/"]["post"]
     assert "409" in merge["responses"]
     assert client.get(reverse("imagex_dedup:api-docs")).status_code == 200
+
+
+def test_signals_fire_for_rest_operations(users, group, django_capture_on_commit_callbacks):
+    from imagex_dedup import signals
+
+    received = []
+
+    def on_signal(signal, sender, **kwargs):
+        received.append((signal, kwargs["user"]))
+
+    for signal in (signals.pre_merge, signals.group_merged, signals.merge_undone):
+        signal.connect(on_signal)
+    try:
+        client = api(users, "merger")
+        with django_capture_on_commit_callbacks(execute=True):
+            log = client.post(group_url(group, "merge")).json()
+            client.post(reverse("imagex_dedup:api-mergelog-undo", args=[log["id"]]))
+    finally:
+        for signal in (signals.pre_merge, signals.group_merged, signals.merge_undone):
+            signal.disconnect(on_signal)
+    assert received == [
+        (signals.pre_merge, users["merger"]),
+        (signals.group_merged, users["merger"]),
+        (signals.merge_undone, users["merger"]),
+    ]
