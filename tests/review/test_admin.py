@@ -189,11 +189,7 @@ def test_conflict_shown_on_confirmation_and_not_merged(client, users, group):
 
 @pytest.mark.parametrize("who", ["anonymous", "staff", "viewer", "changer"])
 def test_merge_refused_without_permission(client, users, group, who):
-    login(client, users, who)
-    client.post(
-        CHANGELIST, {"action": "merge_groups", "_selected_action": [group.pk], "post": "yes"}
-    )
-    response = client.post(merge_url(group), {"post": "yes"})
+    response = login(client, users, who).post(merge_url(group), {"post": "yes"})
     assert response.status_code in (302, 403)
     if who != "anonymous":
         assert response.status_code == 403
@@ -211,26 +207,17 @@ def test_merge_needs_delete_permission_on_host_model(client, users, group):
 @pytest.mark.parametrize(
     "who,allowed", [("anonymous", False), ("staff", False), ("viewer", False), ("changer", True)]
 )
-def test_dismiss_action_and_button(client, users, group, who, allowed):
-    login(client, users, who)
-    client.post(CHANGELIST, {"action": "dismiss_groups", "_selected_action": [group.pk]})
+def test_dismiss_button(client, users, group, who, allowed):
+    url = reverse("admin:imagex_dedup_duplicategroup_dismiss", args=[group.pk])
+    assert login(client, users, who).get(url).status_code in (302, 403)  # POST only
+    client.post(url)
     assert status(group) == ("dismissed" if allowed else "open")
     assert DismissedPair.objects.count() == (1 if allowed else 0)
-    second = make_group(make_photo("p", "test-card.png"), make_photo("q", "test-card.png", 200))
-    url = reverse("admin:imagex_dedup_duplicategroup_dismiss", args=[second.pk])
-    assert client.get(url).status_code in (302, 403)  # POST only
-    client.post(url)
-    assert status(second) == ("dismissed" if allowed else "open")
 
 
 @pytest.mark.parametrize("who,allowed", [("viewer", False), ("changer", True), ("superuser", True)])
-def test_recheck_action_and_button(
-    client, users, group, who, allowed, django_capture_on_commit_callbacks
-):
+def test_recheck_button(client, users, group, who, allowed, django_capture_on_commit_callbacks):
     login(client, users, who)
-    with django_capture_on_commit_callbacks() as callbacks:
-        client.post(CHANGELIST, {"action": "recheck_groups", "_selected_action": [group.pk]})
-    assert len(callbacks) == (2 if allowed else 0)
     url = reverse("admin:imagex_dedup_duplicategroup_recheck", args=[group.pk])
     with django_capture_on_commit_callbacks() as callbacks:
         response = client.post(url)
@@ -395,3 +382,47 @@ def test_signals_fire_for_admin_operations(
         (signals.group_merged, group.pk, users["merger"]),
         (signals.group_dismissed, other.pk, users["merger"]),
     ]
+
+
+ALL_USERS = ["anonymous", "staff", "viewer", "changer", "merger", "superuser"]
+ACTIONS = {
+    # action: (users allowed, effect check)
+    "merge_groups": ({"merger", "superuser"}, lambda g: status(g) == "merged"),
+    "dismiss_groups": ({"changer", "merger", "superuser"}, lambda g: status(g) == "dismissed"),
+}
+
+
+@pytest.mark.parametrize("action", sorted(ACTIONS))
+@pytest.mark.parametrize("who", ALL_USERS)
+def test_group_action_permissions(client, users, group, action, who):
+    allowed, done = ACTIONS[action]
+    login(client, users, who)
+    data = {"action": action, "_selected_action": [group.pk], "post": "yes"}
+    response = client.post(CHANGELIST, data)
+    if who == "anonymous":
+        assert response.status_code == 302 and "/login/" in response["Location"]
+    elif who == "staff":
+        assert response.status_code == 403
+    assert done(group) is (who in allowed)
+    if who not in allowed:
+        assert status(group) == "open" and Photo.objects.count() == 2
+
+
+@pytest.mark.parametrize("who", ALL_USERS)
+def test_recheck_action_permissions(client, users, group, who, django_capture_on_commit_callbacks):
+    login(client, users, who)
+    with django_capture_on_commit_callbacks() as callbacks:
+        client.post(CHANGELIST, {"action": "recheck_groups", "_selected_action": [group.pk]})
+    assert len(callbacks) == (2 if who in {"changer", "merger", "superuser"} else 0)
+
+
+@pytest.mark.parametrize("who", ALL_USERS)
+def test_undo_action_permissions(client, users, group, who):
+    login(client, users, "superuser").post(merge_url(group), {"post": "yes"})
+    client.logout()
+    log = MergeLog.objects.get()
+    login(client, users, who).post(
+        reverse("admin:imagex_dedup_mergelog_changelist"),
+        {"action": "undo_merges", "_selected_action": [log.pk]},
+    )
+    assert status(group) == ("open" if who in {"merger", "superuser"} else "merged")
