@@ -105,7 +105,9 @@ def test_thumbnail_view_makes_bounded_cached_jpeg(client, users, group):
     assert client.get(thumbnail_url(member) + "x").status_code == 404
 
 
-@pytest.mark.parametrize("who,code", [("anonymous", 403), ("staff", 403), ("viewer", 200)])
+@pytest.mark.parametrize(
+    "who,code", [("anonymous", 403), ("staff", 403), ("viewer", 200), ("superuser", 200)]
+)
 def test_thumbnail_view_permissions(client, users, group, who, code):
     member = group.members.first()
     assert login(client, users, who).get(thumbnail_url(member)).status_code == code
@@ -130,7 +132,9 @@ def test_review_page_shows_members_large_with_facts(client, users, group):
     assert "Not duplicates" not in response.content.decode()
 
 
-@pytest.mark.parametrize("who,code", [("anonymous", 302), ("staff", 403), ("viewer", 200)])
+@pytest.mark.parametrize(
+    "who,code", [("anonymous", 302), ("staff", 403), ("viewer", 200), ("superuser", 200)]
+)
 def test_review_page_permissions(client, users, group, who, code):
     assert login(client, users, who).get(change_url(group)).status_code == code
 
