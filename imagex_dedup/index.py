@@ -136,6 +136,28 @@ def store_fingerprint(instance: models.Model, field_name: str) -> ImageFingerpri
     )
 
 
+def candidates(
+    fingerprint: engine.Fingerprint, *, exclude: ImageFingerprint | None = None
+) -> list[tuple[int, bytes]]:
+    """``(pk, fingerprint bytes)`` of the stored fingerprints sharing a key with a new one.
+
+    ``exclude`` leaves out every field of that record's host object (an object never duplicates
+    itself).
+    """
+    candidate_ids = ImageFingerprintKey.objects.filter(
+        key__in=engine.query_keys(fingerprint)
+    ).values("fingerprint_id")
+    rows = ImageFingerprint.objects.filter(
+        pk__in=candidate_ids,
+        fingerprint_version=engine.FINGERPRINT_VERSION,
+        fingerprint__isnull=False,
+        error="",
+    )
+    if exclude is not None:
+        rows = rows.exclude(content_type_id=exclude.content_type_id, object_id=exclude.object_id)
+    return [(pk, bytes(data)) for pk, data in rows.values_list("pk", "fingerprint")]
+
+
 def find_similar(
     fingerprint: engine.Fingerprint | bytes,
     similarity: float,
@@ -144,32 +166,21 @@ def find_similar(
 ) -> list[tuple[ImageFingerprint, float]]:
     """Stored fingerprints scoring at least ``similarity`` against ``fingerprint``, best first.
 
-    ``exclude`` leaves out every field of that record's host object (an object never duplicates
-    itself).
+    Only candidates' ids and bytes are read; full records are loaded for the matches alone.
     """
     if isinstance(fingerprint, bytes):
         fingerprint = engine.Fingerprint.from_bytes(fingerprint)
-    candidate_ids = ImageFingerprintKey.objects.filter(
-        key__in=engine.query_keys(fingerprint)
-    ).values("fingerprint_id")
-    candidates = ImageFingerprint.objects.filter(
-        pk__in=candidate_ids,
-        fingerprint_version=engine.FINGERPRINT_VERSION,
-        fingerprint__isnull=False,
-        error="",
-    ).only("pk", "content_type_id", "object_id", "field_name", "fingerprint")
-    if exclude is not None:
-        candidates = candidates.exclude(
-            content_type_id=exclude.content_type_id, object_id=exclude.object_id
-        )
-    rows = list(candidates)
-    if not rows:
+    found = candidates(fingerprint, exclude=exclude)
+    if not found:
         return []
-    scores = engine.compare_many(fingerprint, [bytes(row.fingerprint) for row in rows])
-    matches = [(row, float(score)) for row, score in zip(rows, scores, strict=True)]
-    return sorted(
-        (match for match in matches if match[1] >= similarity), key=lambda m: (-m[1], m[0].pk)
-    )
+    scores = engine.compare_many(fingerprint, [data for _, data in found])
+    score_of = {
+        pk: float(score)
+        for (pk, _), score in zip(found, scores, strict=True)
+        if score >= similarity
+    }
+    records = ImageFingerprint.objects.filter(pk__in=score_of).defer("fingerprint")
+    return sorted(((r, score_of[r.pk]) for r in records), key=lambda m: (-m[1], m[0].pk))
 
 
 def find_matches(
