@@ -7,7 +7,7 @@ CSRF-exempt because it is authenticated instead: the per-task token always, plus
 ``callback_secret``. Answers, checked in this order:
 
 * bad or missing token, or bad signature: 403 (nothing recorded: the caller is unauthenticated);
-* unknown task: 404;
+* unknown task (or a service task: those send callbacks, never receive them): 404;
 * body larger than ``CALLBACK_MAX_BODY_BYTES``: 413;
 * task already final (success or failed): 200 ``{"status": "already applied"}``, nothing changed;
 * body not a JSON object, ``Status`` not 0/1/2, ``TaskId`` not the task's (its ``remote_task_id``
@@ -145,6 +145,7 @@ def callback_view(request: HttpRequest, task_id: str) -> JsonResponse:
             DetectionTask.objects.select_for_update(of=("self",))
             .select_related("service")
             .filter(task_id=task_id)
+            .exclude(kind=DetectionTask.Kind.SERVICE)  # those send callbacks, never receive them
             .first()
         )
         if task is None:

@@ -295,7 +295,10 @@ def apply_result(task: DetectionTask, result: dict[str, Any]) -> list[DuplicateG
     """Apply a backend ``Result`` to the groups and mark ``task`` successful.
 
     See the module docstring for the ``task.request`` mapping. Returns the open groups touched.
+    Service tasks answer other clients and never change this site's groups: ``ValueError``.
     """
+    if task.kind == DetectionTask.Kind.SERVICE:
+        raise ValueError(f"task {task.task_id} is a service request, not a check of host images")
     request = task.request or {}
     refs_of: dict[str, str] = request.get("Refs") or {}
     subject = request.get("Subject")

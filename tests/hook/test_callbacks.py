@@ -110,7 +110,11 @@ def test_unknown_task_is_404(client) -> None:
     token = tokens.make_token("0" * 32)
     response = post(client, f"/imagex/callback/{'0' * 32}/?token={token}", body())
     assert response.status_code == 404
+    service_task = DetectionTask.objects.create(kind=DetectionTask.Kind.SERVICE)
+    response = post(client, url_of(service_task), body(task_id=service_task.task_id))
+    assert response.status_code == 404
     assert not CallbackAttempt.objects.exists()
+    assert service_task.status == DetectionTask.Status.RUNNING
 
 
 @pytest.mark.parametrize(

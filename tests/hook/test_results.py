@@ -194,3 +194,12 @@ def test_failing_signal_receiver_does_not_break_grouping(caplog) -> None:
         duplicates_found.disconnect(dispatch_uid="test-broken")
     assert group.members.count() == 2
     assert "receiver bug" in caplog.text
+
+
+def test_service_tasks_never_change_groups() -> None:
+    task = DetectionTask.objects.create(
+        kind=DetectionTask.Kind.SERVICE, request={"Refs": {"u1": ref(1), "u2": ref(2)}}
+    )
+    with pytest.raises(ValueError, match="service request"):
+        results.apply_result(task, {"Groups": {"group0": ["u1", "u2"]}})
+    assert not DuplicateGroup.objects.exists()
