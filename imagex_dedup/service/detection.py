@@ -87,9 +87,9 @@ def detect(
     result: dict[str, Any] = {}
     if len(urls) == 2 and len(fingerprints) == 2:
         result["Score"] = format_score(compare(fingerprints[0], fingerprints[1]))
-    groups = group(fingerprints, similarity) if len(fingerprints) > 1 else []
     result["Groups"] = {
-        f"group{n}": [urls[usable[i]] for i in members] for n, members in enumerate(groups)
+        f"group{n}": [urls[usable[i]] for i in members]
+        for n, members in enumerate(group(fingerprints, similarity))
     }
     result["FailedUrls"] = failed
     return result

@@ -40,9 +40,11 @@ def test_two_near_duplicates_score_and_group(api, photo_base) -> None:
 
 
 def test_two_different_pictures_score_without_group(api, photo_base) -> None:
-    result = ok(api.detect({"Urls": [f"{photo_base}/flower.jpg", f"{photo_base}/iss.jpg"]}))
+    urls = [f"{photo_base}/flower.jpg", f"{photo_base}/iss.jpg"]
+    result = ok(api.detect({"Urls": urls}))
     assert float(result["Score"]) < 0.84
     assert result["Groups"] == {}
+    assert ok(api.detect({"Urls": urls, "Similarity": 0}))["Groups"] == {"group0": urls}
 
 
 def test_mixed_batch_groups_each_picture_and_no_score(api, photo_base) -> None:
