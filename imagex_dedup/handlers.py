@@ -22,6 +22,7 @@ from django.db import models, transaction
 from django.db.models.fields.files import FieldFile
 from django.db.models.signals import ModelSignal, post_delete, post_init, post_save
 
+from . import scheduling
 from .conf import dedup_settings
 from .registry import RegistryKey, get_registration, registry_key
 
@@ -97,7 +98,7 @@ def on_post_init(sender: type[models.Model], instance: models.Model, **kwargs: A
 def changed_fields(
     instance: models.Model, created: bool, update_fields: frozenset[str] | None
 ) -> list[str]:
-    """Watched fields whose file changed in this save and now hold a file."""
+    """Watched fields whose file changed in this save (a new object: those holding a file)."""
     snapshot: dict[str, object] = instance.__dict__.get(_SNAPSHOT, {})
     changed = []
     for name in _fields(instance):
@@ -127,11 +128,9 @@ def on_post_save(
     if raw or not dedup_settings.ENABLED:
         return
     try:
-        from .scheduling import enqueue
-
         opts = instance._meta.concrete_model._meta
         for name in changed_fields(instance, created, update_fields):
-            enqueue(
+            scheduling.enqueue(
                 CHECK_TASK, opts.app_label, opts.model_name, str(instance.pk), name, using=using
             )
         on_post_init(sender, instance)

@@ -62,6 +62,18 @@ def test_check_groups_near_duplicates_and_is_idempotent() -> None:
     assert task.status == DetectionTask.Status.SUCCESS
 
 
+def test_store_fingerprint_records_the_file_facts() -> None:
+    a = photo("facts.jpg", jpeg("flower.jpg", scale=0.5))
+    record = index.store_fingerprint(a, "image")
+    assert (record.width, record.height, record.format, record.error) == (240, 180, "JPEG", "")
+    assert record.byte_size == a.image.size and record.file_name == a.image.name
+    assert record.fingerprint_version == engine.FINGERPRINT_VERSION
+    assert sorted(record.keys.values_list("key", flat=True)) == engine.index_keys(
+        bytes(record.fingerprint)
+    )
+    assert not DuplicateGroup.objects.exists()
+
+
 def test_bad_image_records_the_error_and_changes_no_groups() -> None:
     a = photo("a.jpg", jpeg("flower.jpg"))
     b = photo("b.jpg", jpeg("flower.jpg", scale=0.5))
