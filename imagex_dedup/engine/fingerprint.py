@@ -130,6 +130,8 @@ def _flatten_alpha(image: Image.Image) -> Image.Image:
 def _border_depth(lines: np.ndarray, limit: int) -> int:
     """How many leading lines (axis 0 of ``lines``, shape (n, length, 3)) are uniform border."""
     edge = np.median(lines[0], axis=0)
+    if np.abs(lines[0] - edge).max() > _TRIM_TOLERANCE:
+        return 0  # the usual case: no frame, nothing more to look at
     deviation = np.abs(lines[:limit] - edge).max(axis=(1, 2))
     outside = np.flatnonzero(deviation > _TRIM_TOLERANCE)
     return int(outside[0]) if outside.size else 0
@@ -156,22 +158,17 @@ def _luminance(pixels: np.ndarray) -> np.ndarray:
     return pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-def _resample(luma: np.ndarray, side: int) -> np.ndarray:
-    image = Image.fromarray(luma.astype(np.float32), mode="F")
-    return np.asarray(image.resize((side, side), Image.Resampling.BOX), dtype=np.float64)
-
-
-def _window(luma: np.ndarray, cuts: tuple[float, float, float, float]) -> np.ndarray:
-    h, w = luma.shape
+def _window_box(size: tuple[int, int], cuts: tuple[float, float, float, float]) -> tuple:
+    w, h = size
     top, bottom, left, right = cuts
-    return luma[round(h * top) : h - round(h * bottom), round(w * left) : w - round(w * right)]
+    return (w * left, h * top, w * (1 - right), h * (1 - bottom))
 
 
-def _sign_bits(luma: np.ndarray, side: int) -> np.ndarray:
-    """Signs of the ``side x side`` lowest DCT frequencies, DC forced to 0, flattened."""
+def _sign_bits(luma: Image.Image, box: tuple, side: int) -> np.ndarray:
+    """Signs of the ``side x side`` lowest DCT frequencies of ``box``, DC forced to 0, flat."""
+    samples = np.asarray(luma.resize((DCT_SIZE, DCT_SIZE), Image.Resampling.BOX, box=box))
     dct = _DCT[:side]
-    coefficients = dct @ _resample(luma, DCT_SIZE) @ dct.T
-    bits = coefficients > 0
+    bits = dct @ samples.astype(np.float64) @ dct.T > 0
     bits[0, 0] = False
     return bits.ravel()
 
@@ -182,10 +179,12 @@ def fingerprint_image(image: Image.Image) -> Fingerprint:
     if max(rgb.size) > WORK_SIZE:
         rgb = rgb.copy()
         rgb.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.BOX)
-    luma = _luminance(trim_borders(np.asarray(rgb, dtype=np.float32)))
-    parts = [bytes([FINGERPRINT_VERSION]), np.packbits(_sign_bits(luma, FULL_SIDE)).tobytes()]
+    luma = Image.fromarray(_luminance(trim_borders(np.asarray(rgb, dtype=np.float32))))
+    full = _sign_bits(luma, (0, 0, *luma.size), FULL_SIDE)
+    parts = [bytes([FINGERPRINT_VERSION]), np.packbits(full).tobytes()]
     parts.extend(
-        np.packbits(_sign_bits(_window(luma, cuts), WINDOW_SIDE)).tobytes() for cuts in WINDOWS
+        np.packbits(_sign_bits(luma, _window_box(luma.size, cuts), WINDOW_SIDE)).tobytes()
+        for cuts in WINDOWS
     )
     return Fingerprint(b"".join(parts))
 

@@ -34,6 +34,7 @@ from .scoring import (
     SIDE_TOLERANCE,
     WINDOW_BITS,
     Prepared,
+    pair_scores,
     popcount,
     prepare,
     score_from_distance,
@@ -47,31 +48,52 @@ _PROBE_FLIPS = np.concatenate(
 ).astype(np.int64)
 _KEY_SPACE = _SEGMENTS << _SEGMENT_BITS
 _QUERY_CHUNK = 4096
+_TABLE_MIN_ENTRIES = 1 << 21
+_EXACT_MAX = 64
 
 
 def _index(prepared: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Counting-sort index of every indexed hash (full-hash low frequencies, then windows).
+    """Sorted keys of every indexed hash (full-hash low frequencies, then windows).
 
-    ``entries[starts[k]:starts[k + 1]]`` are the entries with key k, an entry being
-    ``fingerprint * hashes_per_fingerprint + hash``. A direct-address table over all
-    ``4 * 2**24`` keys (256 MB of int32) makes each probe one array lookup, not a binary search.
+    Returns the hashes (n, hashes per fingerprint, 2), the sorted keys and, for each, its entry
+    ``fingerprint * hashes_per_fingerprint + hash``.
     """
     hashes = np.concatenate([prepared.low[:, :1], prepared.windows], axis=1)
     keys = segment_keys(hashes, _POSITIONS).reshape(-1)
     entries = np.repeat(np.arange(len(prepared) * hashes.shape[1], dtype=np.int64), _SEGMENTS)
-    starts = np.zeros(_KEY_SPACE + 1, np.int32 if len(keys) < 2**31 else np.int64)
-    starts[1:] = np.cumsum(np.bincount(keys, minlength=_KEY_SPACE))
-    return hashes, starts, entries[np.argsort(keys, kind="stable")]
+    order = np.argsort(keys, kind="stable")
+    return hashes, keys[order], entries[order]
+
+
+class _Lookup:
+    """Where each probe's matching entries sit in the sorted keys: ``(first, count)``.
+
+    Large indexes use a direct-address table over all ``4 * 2**24`` keys (512 MB, one array
+    lookup per probe); small ones a binary search, which is cheaper than building the table.
+    """
+
+    def __init__(self, sorted_keys: np.ndarray) -> None:
+        self.sorted_keys = sorted_keys
+        self.starts: np.ndarray | None = None
+        if len(sorted_keys) >= _TABLE_MIN_ENTRIES:
+            self.starts = np.bincount(sorted_keys + 1, minlength=_KEY_SPACE + 1)
+            np.cumsum(self.starts, out=self.starts)
+
+    def __call__(self, probes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.starts is not None:
+            first = self.starts[probes]
+            return first, self.starts[probes + 1] - first
+        first = np.searchsorted(self.sorted_keys, probes, side="left")
+        return first, np.searchsorted(self.sorted_keys, probes, side="right") - first
 
 
 def _hits(
-    prepared: Prepared, starts: np.ndarray, entries: np.ndarray, start: int, stop: int
+    prepared: Prepared, lookup: _Lookup, entries: np.ndarray, start: int, stop: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(prober, orientation, entry) for every index entry a probe of ``start:stop`` lands on."""
     exact = segment_keys(prepared.low[start:stop], _POSITIONS)  # (chunk, 8, segments)
     probes = (exact[..., None] ^ _PROBE_FLIPS).reshape(-1)
-    lo = starts[probes]
-    counts = starts[probes + 1] - lo
+    lo, counts = lookup(probes)
     hit = np.flatnonzero(counts)
     counts = counts[hit]
     offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
@@ -109,17 +131,24 @@ def linked_pairs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Unique pairs (i < j) that share a probed key and score >= ``similarity`` through it.
 
-    Only the (orientation, hash) combination that produced the key match is scored: a pair can
-    only score >= ``similarity`` through combinations within a few low-frequency bits, and the
-    probes find every such combination within 7 bits.
+    Up to ``_EXACT_MAX`` fingerprints every pair is scored with :func:`.scoring.pair_scores`, so
+    small groupings (an API request) agree exactly with ``compare``. Beyond, candidates come from
+    the index and only the (orientation, hash) combination that produced the key match is
+    scored: a pair can only score >= ``similarity`` through combinations within a few
+    low-frequency bits, and the probes find every such combination within 7 bits.
     """
     n = len(prepared)
-    hashes, starts, entries = _index(prepared)
+    if n <= _EXACT_MAX:
+        a, b = np.triu_indices(n, 1)
+        keep = pair_scores(prepared, a, prepared, b) >= similarity
+        return a[keep], b[keep]
+    hashes, sorted_keys, entries = _index(prepared)
+    lookup = _Lookup(sorted_keys)
     codes = [np.zeros(0, np.int64)]
     for start in range(0, n, _QUERY_CHUNK):
         stop = min(n, start + _QUERY_CHUNK)
         a, b = _linked_chunk(
-            prepared, hashes, _hits(prepared, starts, entries, start, stop), similarity
+            prepared, hashes, _hits(prepared, lookup, entries, start, stop), similarity
         )
         codes.append(np.unique(a * np.int64(n) + b))
     pairs = np.unique(np.concatenate(codes))

@@ -48,7 +48,7 @@ def _relabelled(groups: list[list[int]], order: list[int]) -> set[frozenset[int]
 @settings(max_examples=25, deadline=None)
 @given(st.integers(0, 2**16), st.randoms(use_true_random=False))
 def test_group_is_deterministic_and_order_independent(seed: int, rnd) -> None:
-    fps, _ = synthetic_fingerprints(60, seed=seed, planted=12)
+    fps, _ = synthetic_fingerprints(150, seed=seed, planted=30)  # above the exact-path size
     order = list(range(len(fps)))
     rnd.shuffle(order)
     groups = group(fps)
@@ -64,7 +64,7 @@ def test_group_is_deterministic_and_order_independent(seed: int, rnd) -> None:
 def test_every_group_is_connected_through_scores_at_the_threshold(
     seed: int, similarity: float
 ) -> None:
-    fps, _ = synthetic_fingerprints(40, seed=seed, planted=10)
+    fps, _ = synthetic_fingerprints(100, seed=seed, planted=25)
     for members in group(fps, similarity):
         reached, frontier = {members[0]}, [members[0]]
         while frontier:
@@ -74,6 +74,20 @@ def test_every_group_is_connected_through_scores_at_the_threshold(
                     reached.add(other)
                     frontier.append(other)
         assert reached == set(members)
+
+
+def test_index_path_agrees_with_all_pairs_scoring() -> None:
+    fps, _ = synthetic_fingerprints(200, seed=3, planted=50)
+    small = [group(fps[start : start + 50]) for start in range(0, 200, 50)]  # exact path
+    large = group(fps)  # index path
+    expected = {
+        frozenset(start + i for i in members)
+        for start, groups in zip(range(0, 200, 50), small, strict=True)
+        for members in groups
+    }
+    assert {
+        frozenset(g) for g in large if max(g) - min(g) < 50 and min(g) // 50 == max(g) // 50
+    } == expected
 
 
 def test_groups_are_disjoint() -> None:
