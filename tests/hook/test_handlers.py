@@ -16,7 +16,7 @@ from django_q.signing import SignedPackage
 import imagex_dedup
 from imagex_dedup import scheduling
 from imagex_dedup.models import DuplicateGroup, ImageFingerprint
-from tests.testapp.models import Product, ProxyPhoto, UUIDPhoto
+from tests.testapp.models import Artwork, Product, ProxyPhoto, UUIDPhoto
 
 from .conftest import jpeg, queued_checks, upload
 
@@ -156,6 +156,13 @@ def test_proxy_instances_are_checked_as_the_concrete_model(saved, original) -> N
     proxy, _ = saved(lambda: ProxyPhoto.objects.create(image=original))
     record = fingerprinted(proxy)
     assert record.content_type.model == "photo"
+
+
+def test_concrete_child_of_an_abstract_image_model(saved, original) -> None:
+    imagex_dedup.register(Artwork, field="picture")
+    artwork, _ = saved(lambda: Artwork.objects.create(picture=original))
+    record = fingerprinted(artwork, "picture")
+    assert (record.content_type.model, record.error) == ("artwork", "")
 
 
 def test_uuid_primary_keys(saved, original) -> None:
