@@ -10,7 +10,7 @@ Host images are named by refs ``"<content_type_id>:<object_id>:<field_name>"``
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -203,12 +203,17 @@ def forget(content_type_id: int, object_id: str, field_name: str) -> None:
         ).delete()
 
 
-def fingerprint_records(refs: Sequence[str]) -> dict[str, ImageFingerprint]:
-    """Stored records of ``refs``, keyed by ref (refs without a record are left out)."""
+def ref_query(refs: Iterable[str]) -> models.Q:
+    """A filter for the rows of any ``HostObjectRef`` model that point at ``refs``."""
     query = models.Q(pk__in=[])
     for ref in refs:
         content_type_id, object_id, field_name = parse_ref(ref)
         query |= models.Q(
             content_type_id=content_type_id, object_id=object_id, field_name=field_name
         )
-    return {record.ref: record for record in ImageFingerprint.objects.filter(query)}
+    return query
+
+
+def fingerprint_records(refs: Iterable[str]) -> dict[str, ImageFingerprint]:
+    """Stored records of ``refs``, keyed by ref (refs without a record are left out)."""
+    return {record.ref: record for record in ImageFingerprint.objects.filter(ref_query(refs))}

@@ -48,12 +48,11 @@ from itertools import combinations
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from . import engine
 from .conf import dedup_settings
-from .index import fingerprint_records, parse_ref
+from .index import fingerprint_records, parse_ref, ref_query
 from .locking import write_transaction
 from .models import (
     DetectionTask,
@@ -67,20 +66,6 @@ from .signals import duplicates_found
 logger = logging.getLogger(__name__)
 
 Open = DuplicateGroup.Status.OPEN
-
-
-def _ref_query(refs: Iterable[str], prefix: str = "") -> Q:
-    query = Q(pk__in=[])
-    for ref in refs:
-        content_type_id, object_id, field_name = parse_ref(ref)
-        query |= Q(
-            **{
-                f"{prefix}content_type_id": content_type_id,
-                f"{prefix}object_id": object_id,
-                f"{prefix}field_name": field_name,
-            }
-        )
-    return query
 
 
 def _lock_refs(refs: Sequence[str], *, create_missing: bool = True) -> dict[str, ImageFingerprint]:
@@ -99,7 +84,7 @@ def _lock_refs(refs: Sequence[str], *, create_missing: bool = True) -> dict[str,
 
 
 def _open_members(refs: Iterable[str]) -> list[DuplicateGroupMember]:
-    return list(DuplicateGroupMember.objects.filter(_ref_query(refs), group__status=Open))
+    return list(DuplicateGroupMember.objects.filter(ref_query(refs), group__status=Open))
 
 
 def _lock_groups(group_ids: Iterable[int]) -> list[DuplicateGroup]:
@@ -337,7 +322,7 @@ def remove_ref(ref: str) -> None:
         _lock_refs([ref], create_missing=False)
         members = _open_members([ref])
         for group in _lock_groups(member.group_id for member in members):
-            group.members.filter(_ref_query([ref])).delete()
+            group.members.filter(ref_query([ref])).delete()
             remaining = list(group.members.order_by("added_at", "pk"))
             if len(remaining) < 2:
                 group.delete()
