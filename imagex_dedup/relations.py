@@ -149,7 +149,7 @@ def fk_references(
                     f"row in {model._meta.label}: merge the child objects instead"
                 )
             continue
-        moves = list(rows.values_list("pk", fk.attname))
+        moves = list(rows.order_by("pk").values_list("pk", fk.attname))
         if not moves:
             continue
         kind = "m2m" if model._meta.auto_created else "o2o" if fk.one_to_one else "fk"
@@ -178,7 +178,7 @@ def gfk_references(
             continue
         by_ct = {f"{ct_field.attname}__in": ct_ids}
         rows = model._base_manager.filter(**by_ct, **{f"{fk_field.attname}__in": old_values})
-        moves = list(rows.values_list("pk", fk_field.attname))
+        moves = list(rows.order_by("pk").values_list("pk", fk_field.attname))
         if not moves:
             continue
         ref = Reference(model, fk_field.attname, "gfk", moves, content_type_field=ct_field.attname)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.db import connections
 
 from imagex_dedup.models import DuplicateGroup, MergeLog
 from tests.review.conftest import make_group, make_photo
@@ -44,6 +45,11 @@ def browser_page(monkeypatch):
     try:
         yield page
     finally:
+        # Django keys connections by context (asgiref Local) and Playwright's sync API switches
+        # greenlets, which carry their own context: ORM calls made while it runs open a
+        # connection pytest-django never closes. Close it, or PostgreSQL refuses to drop the
+        # test database at the end of the run.
+        connections.close_all()
         browser.close()
         playwright.stop()
 
