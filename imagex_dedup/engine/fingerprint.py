@@ -60,6 +60,8 @@ FULL_BYTES = FULL_SIDE * FULL_SIDE // 8
 WINDOW_BYTES = -(-WINDOW_SIDE * WINDOW_SIDE // 8)
 FINGERPRINT_BYTES = 1 + FULL_BYTES + len(WINDOWS) * WINDOW_BYTES
 
+_POOL_MIN = 4
+"""Fewest sources worth a process pool in :func:`fingerprint_many`."""
 _TRIM_MAX = 0.25
 """Never trim more than this fraction of a side (a plain picture stays whole)."""
 _TRIM_TOLERANCE = 10.0
@@ -217,13 +219,23 @@ def fingerprint_many(
 ) -> list[Fingerprint | ImageLoadError]:
     """Fingerprint many sources in a process pool; same order as ``sources``.
 
-    ``workers`` defaults to the CPU count; 1 (or a single source) runs in-process. Load failures
-    come back in place as :class:`ImageLoadError` values instead of aborting the batch.
+    ``workers`` defaults to the CPU count; 1, or fewer than :data:`_POOL_MIN` sources, runs
+    in-process (a pool costs more than it saves there). Open file objects cannot cross process
+    boundaries, so they are always read in the calling process. Load failures come back in place
+    as :class:`ImageLoadError` values instead of aborting the batch.
     """
-    jobs = [(source, limits) for source in sources]
-    workers = workers or os.cpu_count() or 1
-    if workers <= 1 or len(jobs) <= 1:
-        return [_fingerprint_or_error(job) for job in jobs]
-    chunksize = max(1, min(64, len(jobs) // (workers * 4)))
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-        return list(pool.map(_fingerprint_or_error, jobs, chunksize=chunksize))
+    results: list[Fingerprint | ImageLoadError | None] = [None] * len(sources)
+    pooled = [i for i, s in enumerate(sources) if isinstance(s, str | bytes | os.PathLike)]
+    workers = min(workers or os.cpu_count() or 1, len(pooled))
+    if workers > 1 and len(pooled) >= _POOL_MIN:
+        jobs = [(sources[i], limits) for i in pooled]
+        chunksize = max(1, min(64, len(jobs) // (workers * 4)))
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for i, result in zip(
+                pooled, pool.map(_fingerprint_or_error, jobs, chunksize=chunksize), strict=True
+            ):
+                results[i] = result
+    for i, source in enumerate(sources):
+        if results[i] is None:
+            results[i] = _fingerprint_or_error((source, limits))
+    return results  # type: ignore[return-value]  # every slot filled above

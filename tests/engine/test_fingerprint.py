@@ -108,6 +108,14 @@ def test_fingerprint_many_keeps_order_and_reports_errors_in_place() -> None:
         assert serial[index] == parallel[index] == fingerprint(sources[index])
 
 
+def test_fingerprint_many_reads_open_files_in_process() -> None:
+    path = PHOTOS / "flower.jpg"
+    with path.open("rb") as handle:
+        results = fingerprint_many([handle, str(path), str(path), str(path), b"x"], workers=2)
+    assert results[:4] == [fingerprint(str(path))] * 4
+    assert isinstance(results[4], ImageLoadError)
+
+
 @given(fingerprints)
 def test_from_bytes_round_trips(fp: Fingerprint) -> None:
     assert Fingerprint.from_bytes(fp.to_bytes()) == fp
