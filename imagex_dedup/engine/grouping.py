@@ -1,11 +1,15 @@
-"""Group near-duplicate fingerprints: connected components of the "score >= similarity" graph.
+"""Group near-duplicate fingerprints: connected components of supported "score >= similarity" links.
 
-Why connected components and not something stricter (cliques, complete linkage): near-duplicate
-chains are real (an original, its crop, a re-encoded copy of the crop) and the result must be a
-partition that is deterministic and independent of input order; exact cliques are NP-hard and
-greedy ones depend on order. The price is chaining, which the precision-first calibration of the
-0.84 threshold keeps rare. Guarantee: every member of a group reaches every other member through
-a chain of candidate pairs each scoring >= ``similarity``.
+Semantics: two images are *linked* when they score >= ``similarity``; a link is *supported* when
+the two images share more than half of the smaller one's linked neighbourhood (itself included);
+groups are the connected components of the supported links. So every member of a group reaches
+every other through a chain of links each scoring >= ``similarity``; the result is a partition,
+deterministic and independent of input order (it depends on the link graph only).
+
+Why not plain connected components: one false link (the two views of a stereo pair, an overlay
+that makes one picture look like another) would merge two whole groups; the support rule cuts
+such lone bridges but keeps chains (a crop of a crop) and stars (an original and edits that do not
+match each other). Why not cliques: exact cliques are NP-hard and greedy ones depend on order.
 
 Candidate pairs come from an in-memory multi-index (:mod:`.keys`): the 96 low-frequency bits are
 cut into 4 segments of 24 bits; every fingerprint is indexed by the segments of its full hash and
@@ -50,6 +54,7 @@ _KEY_SPACE = _SEGMENTS << _SEGMENT_BITS
 _QUERY_CHUNK = 4096
 _TABLE_MIN_ENTRIES = 1 << 21
 _EXACT_MAX = 64
+_MIN_OVERLAP = 0.5
 
 
 def _index(prepared: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -169,6 +174,29 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         labels = updated
 
 
+def _supported(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Which links (a[k], b[k]) join images that share most of their near-duplicates.
+
+    A link is kept when the closed neighbourhoods N[x] = {x} + linked(x) of its two ends overlap
+    by more than ``_MIN_OVERLAP`` of the smaller one. Links inside a group of copies, chains
+    (crop of a crop) and stars (an original and its unrelated edits) all pass; a lone bridge
+    between two groups (two views of one scene, two brick walls) does not. Cost: one set
+    intersection per link, bounded by the smaller neighbourhood.
+    """
+    neighbours: dict[int, set[int]] = {}
+    for x, y in zip(a.tolist(), b.tolist(), strict=True):
+        neighbours.setdefault(x, {x}).add(y)
+        neighbours.setdefault(y, {y}).add(x)
+    return np.array(
+        [
+            len(neighbours[x] & neighbours[y])
+            > _MIN_OVERLAP * min(len(neighbours[x]), len(neighbours[y]))
+            for x, y in zip(a.tolist(), b.tolist(), strict=True)
+        ],
+        dtype=bool,
+    )
+
+
 def group(
     fingerprints: Sequence[Fingerprint | bytes], similarity: float = DEFAULT_SIMILARITY
 ) -> list[list[int]]:
@@ -177,7 +205,8 @@ def group(
         raise ValueError(f"similarity must be in [0, 1], got {similarity}")
     prepared = prepare(fingerprints)
     a, b = linked_pairs(prepared, similarity)
-    labels = _components(len(prepared), a, b)
+    keep = _supported(a, b)
+    labels = _components(len(prepared), a[keep], b[keep])
     members = np.flatnonzero(np.bincount(labels, minlength=len(prepared))[labels] >= 2)
     groups: dict[int, list[int]] = {}
     for index in members.tolist():

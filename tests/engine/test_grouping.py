@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imagex_dedup.engine import compare, fingerprint_image, group
+from imagex_dedup.engine import Fingerprint, compare, fingerprint_image, group
 from imagex_dedup.engine.synthetic import synthetic_fingerprints
 from imagex_dedup.engine.variants import make_variant
 from tests.engine.conftest import photo
@@ -24,6 +25,38 @@ def test_groups_variants_of_each_photo_and_leaves_singletons_out() -> None:
         make_variant(card, "border"),  # 6
     ]
     assert group([fingerprint_image(image) for image in images]) == [[0, 2, 5], [1, 4, 6]]
+
+
+def _fingerprint(full: np.ndarray, windows: np.ndarray) -> Fingerprint:
+    padded = np.concatenate([windows, np.zeros((len(windows), 4), bool)], axis=1)
+    data = bytes([1]) + np.packbits(full).tobytes() + np.packbits(padded, axis=1).tobytes()
+    return Fingerprint.from_bytes(data)
+
+
+def test_a_lone_bridge_does_not_merge_two_groups() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.random(256) < 0.5
+    base[0] = False
+    apart = rng.choice(np.arange(1, 256), 70, replace=False)  # 70 bits: score 0.82
+    other = base.copy()
+    other[apart] ^= True
+    windows_a, windows_b = (rng.random((9, 100)) < 0.5 for _ in range(2))
+    windows_a[:, 0] = windows_b[:, 0] = False
+
+    def copy(bits: np.ndarray, flips: np.ndarray) -> np.ndarray:
+        out = bits.copy()
+        out[flips] ^= True
+        return out
+
+    elsewhere = np.setdiff1d(np.arange(1, 256), apart)
+    cluster_a = [copy(base, apart[:k]) for k in (0, 2, 4)]
+    bridge = copy(base, apart[:20])  # 20 bits from group A, 50 from group B: scores 0.87
+    # B's other members are 16 bits from B's first (linked) but 66 from the bridge (not linked)
+    cluster_b = [other, copy(other, elsewhere[:16]), copy(other, elsewhere[16:32])]
+    fps = [_fingerprint(f, windows_a) for f in [*cluster_a, bridge]]
+    fps += [_fingerprint(f, windows_b) for f in cluster_b]
+    assert compare(fps[3], fps[4]) >= 0.84 > compare(fps[0], fps[4])
+    assert group(fps) == [[0, 1, 2, 3], [4, 5, 6]]
 
 
 def test_nothing_to_group() -> None:
