@@ -45,7 +45,7 @@ WINDOW_SIDE = 10
 """Frequencies per axis in each window hash."""
 DCT_SIZE = 64
 """Every window is resized to ``DCT_SIZE x DCT_SIZE`` luminance samples before the DCT."""
-WINDOWS: tuple[tuple[float, float, float, float], ...] = (
+WINDOWS: tuple[tuple[float, float, float, float], ...] = (  # (top, bottom, left, right)
     (0.05, 0.05, 0.05, 0.05),
     *((0.0, 0.0, cut, 0.0) for cut in (0.04, 0.08)),
     *((0.0, 0.0, 0.0, cut) for cut in (0.04, 0.08)),
@@ -160,13 +160,17 @@ def _luminance(pixels: np.ndarray) -> np.ndarray:
     return pixels @ np.array([0.299, 0.587, 0.114], dtype=np.float32)
 
 
-def _window_box(size: tuple[int, int], cuts: tuple[float, float, float, float]) -> tuple:
+Box = tuple[float, float, float, float]
+
+
+def _window_box(size: tuple[int, int], cuts: Box) -> Box:
+    """Pixel box (left, top, right, bottom) of a window given as cuts (top, bottom, left, right)."""
     w, h = size
     top, bottom, left, right = cuts
     return (w * left, h * top, w * (1 - right), h * (1 - bottom))
 
 
-def _sign_bits(luma: Image.Image, box: tuple, side: int) -> np.ndarray:
+def _sign_bits(luma: Image.Image, box: Box, side: int) -> np.ndarray:
     """Signs of the ``side x side`` lowest DCT frequencies of ``box``, DC forced to 0, flat."""
     samples = np.asarray(luma.resize((DCT_SIZE, DCT_SIZE), Image.Resampling.BOX, box=box))
     dct = _DCT[:side]
