@@ -1,0 +1,97 @@
+"""A qcluster worker killed (SIGKILL) in the middle of a service task: the broker delivers the
+message again, the task runs to the end once in effect and the client gets one callback.
+
+SQLite + the ORM broker (a message stays in the queue, locked, until its result is saved, and
+is handed out again ``retry`` seconds after it was taken). The Redis broker pops messages, so a
+killed worker loses its message there: see ``bench/faults/README.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from imagex_dedup.models import AccessKey, CallbackAttempt, DetectionService, DetectionTask
+from imagex_dedup.service.access import Caller
+from imagex_dedup.service.actions import detect_duplicates
+from tests.service.conftest import REPO_ROOT, stop_child
+
+from .conftest import pid_of_client, wait_for
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def short_retry_cluster(transactional_db: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    """A real qcluster child whose broker hands out unacknowledged messages after 12 s."""
+    from django.conf import settings
+    from django_q.conf import Conf
+
+    if "orm" not in settings.Q_CLUSTER:
+        pytest.skip("needs the ORM broker (a popped Redis message dies with its worker)")
+    from .conftest import child_env
+
+    monkeypatch.setattr(Conf, "SYNC", False)
+    log = tmp_path / "qcluster.log"
+    env = {
+        **child_env(),
+        "DJANGO_SETTINGS_MODULE": "tests.reliability.q_settings",
+        "IMAGEX_DEDUP_BASE_SETTINGS": os.environ.get("DJANGO_SETTINGS_MODULE", "tests.settings"),
+    }
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "django", "qcluster"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    yield log
+    stop_child(process)
+
+
+def test_killed_worker_task_is_retried_and_completes_once(
+    short_retry_cluster, slow_image, receiver, photo_base
+) -> None:
+    service = DetectionService.objects.create(service_id="svc-kill", allow_private_urls=True)
+    key = AccessKey.objects.create(service=service, access_key_id="AKkill", secret_access_key="s")
+    urls = [f"{photo_base}/flower.jpg", slow_image.url]
+    body = json.dumps({"Urls": urls, "Async": True, "Callback": receiver.url}).encode()
+    accepted = detect_duplicates(
+        Caller(access_key=key),
+        {"ServiceId": "svc-kill"},
+        "application/json",
+        body,
+        request_id="kill-1",
+    )
+    task_id = accepted["TaskId"]
+
+    assert slow_image.first_request.wait(60), "the worker never fetched the slow image"
+    worker = pid_of_client(slow_image.requests[0])
+    os.kill(worker, signal.SIGKILL)
+    slow_image.release()
+
+    receiver.wait(1, timeout=90)  # after the broker's retry (12 s) and the second run
+    wait_for(
+        lambda: DetectionTask.objects.filter(
+            task_id=task_id, callback_delivered_at__isnull=False
+        ).exists(),
+        30,
+        "the delivery to be recorded",
+    )
+    receiver.wait(1)
+    assert len(slow_image.requests) == 2  # the killed run and the retried one
+    assert "reincarnated worker" in short_retry_cluster.read_text()
+    task = DetectionTask.objects.get(task_id=task_id)
+    assert task.status == DetectionTask.Status.SUCCESS
+    assert task.result["Groups"] == {"group0": urls}
+    assert [json.loads(raw)["TaskId"] for _, raw in receiver.received] == [task_id]
+    assert json.loads(receiver.received[0][1])["Status"] == 1
+    attempts = CallbackAttempt.objects.filter(task=task)
+    assert list(attempts.values_list("attempt", "status_code", "error")) == [(1, 200, "")]
