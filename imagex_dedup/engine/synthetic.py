@@ -30,7 +30,10 @@ _WINDOW_POSITIONS = np.arange(1, WINDOW_SIDE * WINDOW_SIDE)
 
 
 def _random_bits(rng: np.random.Generator, count: int, side: int) -> np.ndarray:
-    bits = rng.random((count, side * side)) < 0.5
+    """(count, side * side) uniformly random bits, DC clear; drawn as bytes to stay small."""
+    nbytes = -(-side * side // 8)
+    raw = rng.integers(0, 256, (count, nbytes), dtype=np.uint8)
+    bits = np.unpackbits(raw, axis=1)[:, : side * side].astype(bool)
     bits[:, 0] = False
     return bits
 
