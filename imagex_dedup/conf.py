@@ -53,6 +53,12 @@ DEFAULTS: dict[str, Any] = {
     "SERVICE_RATE": "10/s",
     "STATUS_RATE": "5/s",
     "SIGNATURE_MAX_SKEW": 900,
+    # Refuse a signed POST whose exact signature was already honoured (within the skew window;
+    # the nonces live in the cache alias below, shared by all server processes).
+    "SIGNATURE_REJECT_REPLAYS": True,
+    "SIGNATURE_REPLAY_CACHE": "default",
+    # Service request bodies larger than this are refused with 413 before they are read (bytes).
+    "SERVICE_MAX_BODY_BYTES": 2 * 1024 * 1024,
     "SYNC_TIME_BUDGET": 30.0,
     "MAX_URLS_PER_REQUEST": 1000,
     # --- review and merge ---------------------------------------------------------------

@@ -59,8 +59,8 @@ def as_service_error(exc: Exception, *, action: str, version: str) -> ServiceErr
         return ServiceError("InvalidActionOrVersion", None, action, version)
     if isinstance(exc, exceptions.APIException):
         return ServiceError("InvalidParameter", str(exc.detail))
-    if isinstance(exc, RequestDataTooBig):
-        return ServiceError("InvalidParameter", "The request body is too large.")
+    if isinstance(exc, RequestDataTooBig):  # over the host's DATA_UPLOAD_MAX_MEMORY_SIZE
+        return ServiceError("RequestEntityTooLarge", "The request body is too large.")
     logger.exception("imagex_dedup: service request failed")
     return ServiceError("InternalError", message_for("InternalError"))
 

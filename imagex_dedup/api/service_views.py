@@ -18,7 +18,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from imagex_dedup.api import envelope
+from imagex_dedup.api import envelope, replay
 from imagex_dedup.api.service_auth import (
     IsServiceCaller,
     SignedRequest,
@@ -61,6 +61,8 @@ class ServiceView(APIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         self.request_id = new_request_id()
+        # Before authentication, which reads the body to check its signature.
+        replay.check_body_size(request._request)
         self.action = params.resolve_action(request.method or "", request.query_params)
         super().initial(request, *args, **kwargs)
 
@@ -83,13 +85,15 @@ class ServiceView(APIView):
 
     @detection_schema
     def post(self, request: Request) -> Response:
-        result = actions.detect_duplicates(
-            caller_of(request),
-            request.query_params,
-            request.content_type or "",
-            request.body,
-            request_id=self.request_id,
-        )
+        signed = request.auth if isinstance(request.auth, SignedRequest) else None
+        with replay.single_use(signed.authorization if signed else None):
+            result = actions.detect_duplicates(
+                caller_of(request),
+                request.query_params,
+                request.content_type or "",
+                replay.checked_body(request._request),
+                request_id=self.request_id,
+            )
         return envelope.success(result, **self._metadata())
 
     @query_schema

@@ -124,7 +124,7 @@ def _json_object(content_type: str, body: bytes) -> dict[str, Any]:
 
     try:
         payload = json.loads(body or b"", parse_constant=refuse_constant)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: [[[[...]]]]
         raise ServiceError("InvalidParameter", "The request body is not valid JSON.") from None
     if not isinstance(payload, dict):
         raise ServiceError("InvalidParameter", "The request body must be a JSON object.")

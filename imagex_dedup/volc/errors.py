@@ -50,6 +50,12 @@ ERRORS: dict[str, ErrorCode] = {
     "InvalidServiceId": ErrorCode(700003, 404, "The ServiceId [%s] does not exist."),
     "TaskNotFound": ErrorCode(700004, 404, "The task [%s] does not exist."),
     "RequestTimeout": ErrorCode(700005, 504, "The request timed out."),
+    "RequestEntityTooLarge": ErrorCode(
+        700006, 413, "The request body is larger than the limit of %s bytes."
+    ),
+    "SignatureReplayed": ErrorCode(
+        700007, 401, "This request signature was already used; sign every request anew."
+    ),
 }
 
 VOLC_ERROR_CODES: dict[str, int] = {name: spec.code_n for name, spec in ERRORS.items()}

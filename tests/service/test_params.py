@@ -191,5 +191,5 @@ def test_oversized_body_is_refused(api, settings) -> None:
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
     assert_refused(
         api.detect({"Urls": [f"https://img.example.com/{i}.jpg" for i in range(60)]}),
-        "InvalidParameter",
+        "RequestEntityTooLarge",
     )

@@ -1,0 +1,75 @@
+"""Refusal of replayed signed requests, and of service bodies over the size cap.
+
+A Volcengine signature stays valid for ``SIGNATURE_MAX_SKEW`` seconds either side of its
+``X-Date``, so a captured signed POST could be re-sent within that window to run a detection
+again (and be billed again). The SDKs sign every attempt anew, so an *exact* repeat of a
+signature is never a legitimate new request; it is refused with ``SignatureReplayed``.
+
+Only POSTs are guarded: reads are idempotent, and an SDK polling the same task twice within one
+second (``X-Date`` has one-second resolution) legitimately produces the same signature. The
+signature is *claimed* when the action starts and *released* if the request is refused
+(``ServiceError``): re-sending a refused request changes nothing, so only honoured requests
+block their replays. The claim is an atomic ``cache.add`` in a cache shared by every server
+process, so two concurrent copies cannot both pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.core.cache import caches
+from django.http import HttpRequest
+
+from imagex_dedup.conf import dedup_settings
+from imagex_dedup.service.errors import ServiceError
+from imagex_dedup.volc.signing import ParsedAuthorization
+
+KEY_PREFIX = "imagex_dedup:signature:"
+
+
+def check_body_size(request: HttpRequest) -> None:
+    """Refuse a body over ``SERVICE_MAX_BODY_BYTES`` by its Content-Length, before reading it.
+
+    Django reads no more than Content-Length from a WSGI stream, so a body without one is
+    empty; the length of what was read is checked again by :func:`checked_body`.
+    """
+    limit = int(dedup_settings.SERVICE_MAX_BODY_BYTES)
+    raw = request.META.get("CONTENT_LENGTH") or "0"
+    try:
+        length = int(raw)
+    except ValueError:
+        raise ServiceError("InvalidParameter", "Content-Length is not a number.") from None
+    if length > limit:
+        raise ServiceError("RequestEntityTooLarge", None, limit)
+
+
+def checked_body(request: HttpRequest) -> bytes:
+    """``request.body``, refused when it is over the cap whatever the headers said."""
+    body = request.body
+    limit = int(dedup_settings.SERVICE_MAX_BODY_BYTES)
+    if len(body) > limit:
+        raise ServiceError("RequestEntityTooLarge", None, limit)
+    return body
+
+
+def _key(auth: ParsedAuthorization) -> str:
+    return f"{KEY_PREFIX}{auth.access_key_id}:{auth.signature}"
+
+
+@contextmanager
+def single_use(auth: ParsedAuthorization | None) -> Iterator[None]:
+    """Run the body once per signature: refuse a replay; release the claim on a refusal."""
+    if auth is None or not dedup_settings.SIGNATURE_REJECT_REPLAYS:
+        yield
+        return
+    cache = caches[dedup_settings.SIGNATURE_REPLAY_CACHE]
+    key = _key(auth)
+    # The signature is valid from X-Date - skew to X-Date + skew: remember it that long.
+    if not cache.add(key, 1, timeout=2 * int(dedup_settings.SIGNATURE_MAX_SKEW) + 60):
+        raise ServiceError("SignatureReplayed")
+    try:
+        yield
+    except ServiceError:
+        cache.delete(key)
+        raise
