@@ -68,8 +68,8 @@ def _read_body(request: HttpRequest) -> bytes | None:
 def _parse(body: bytes, task: DetectionTask) -> dict[str, Any]:
     try:
         payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BadCallback(f"body is not JSON: {error}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise BadCallback(f"body is not JSON: {error}") from None  # Recursion: [[[[...]]]]
     if not isinstance(payload, dict):
         raise BadCallback("body must be a JSON object")
     missing = [key for key in ("Status", "TaskId") if key not in payload]

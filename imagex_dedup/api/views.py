@@ -18,7 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import RetrieveAPIView
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -26,6 +26,7 @@ from rest_framework.views import APIView
 
 from imagex_dedup import merge, perms
 from imagex_dedup.api import checking
+from imagex_dedup.api.parsers import JSONParser
 from imagex_dedup.api.permissions import GroupPermission, MergeLogPermission
 from imagex_dedup.api.serializers import (
     CheckRequestSerializer,
