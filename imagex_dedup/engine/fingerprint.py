@@ -92,19 +92,7 @@ class Fingerprint:
     @classmethod
     def from_bytes(cls, data: bytes | bytearray | memoryview) -> Fingerprint:
         """Validate and wrap stored bytes; raise ``ValueError`` if they are not a fingerprint."""
-        if not isinstance(data, bytes | bytearray | memoryview):
-            raise ValueError(f"fingerprint must be bytes, not {type(data).__name__}")
-        raw = bytes(data)
-        if len(raw) != FINGERPRINT_BYTES:
-            raise ValueError(f"fingerprint must be {FINGERPRINT_BYTES} bytes, got {len(raw)}")
-        if raw[0] != FINGERPRINT_VERSION:
-            raise ValueError(f"unsupported fingerprint version {raw[0]}")
-        fingerprint = cls(raw)
-        if fingerprint.full_hash()[0] & 0x80 or np.any(fingerprint.window_hashes()[:, 0] & 0x80):
-            raise ValueError("corrupt fingerprint: DC bit set")
-        if np.any(fingerprint.window_hashes()[:, -1] & _PADDING_MASK):
-            raise ValueError("corrupt fingerprint: padding bits set")
-        return fingerprint
+        return cls(bytes(fingerprint_rows([data])[0]))
 
     def full_hash(self) -> np.ndarray:
         """The 256-bit full hash as 32 uint8 (packed, big-endian bit order)."""
@@ -119,6 +107,35 @@ class Fingerprint:
 
 
 _PADDING_MASK = (1 << (WINDOW_BYTES * 8 - WINDOW_SIDE * WINDOW_SIDE)) - 1
+
+
+def _raw(value: Fingerprint | bytes | bytearray | memoryview) -> bytes:
+    if isinstance(value, Fingerprint):
+        return value.data
+    if not isinstance(value, bytes | bytearray | memoryview):
+        raise ValueError(f"fingerprint must be bytes, not {type(value).__name__}")
+    raw = bytes(value)
+    if len(raw) != FINGERPRINT_BYTES:
+        raise ValueError(f"fingerprint must be {FINGERPRINT_BYTES} bytes, got {len(raw)}")
+    return raw
+
+
+def fingerprint_rows(values: Sequence[Fingerprint | bytes | bytearray | memoryview]) -> np.ndarray:
+    """Validate many fingerprints at once: a ``(n, FINGERPRINT_BYTES)`` uint8 matrix.
+
+    Raises ``ValueError`` if any value is not a fingerprint (wrong type or length, another
+    version, DC or padding bits set), checking the fields of all rows in one vectorised pass.
+    """
+    rows = np.frombuffer(b"".join(_raw(v) for v in values), np.uint8).reshape(-1, FINGERPRINT_BYTES)
+    if np.any(rows[:, 0] != FINGERPRINT_VERSION):
+        bad = rows[rows[:, 0] != FINGERPRINT_VERSION][0, 0]
+        raise ValueError(f"unsupported fingerprint version {bad}")
+    windows = rows[:, 1 + FULL_BYTES :].reshape(-1, len(WINDOWS), WINDOW_BYTES)
+    if np.any(rows[:, 1] & 0x80) or np.any(windows[:, :, 0] & 0x80):
+        raise ValueError("corrupt fingerprint: DC bit set")
+    if np.any(windows[:, :, -1] & _PADDING_MASK):
+        raise ValueError("corrupt fingerprint: padding bits set")
+    return rows
 
 
 def _flatten_alpha(image: Image.Image) -> Image.Image:

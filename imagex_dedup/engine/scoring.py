@@ -35,6 +35,7 @@ from .fingerprint import (
     WINDOW_SIDE,
     WINDOWS,
     Fingerprint,
+    fingerprint_rows,
 )
 
 DEFAULT_SIMILARITY = 0.84
@@ -85,10 +86,6 @@ def _orient(bits: np.ndarray, perms: np.ndarray, masks: np.ndarray) -> np.ndarra
     return bits[:, perms] ^ masks
 
 
-def _as_fingerprint(value: Fingerprint | bytes) -> Fingerprint:
-    return value if isinstance(value, Fingerprint) else Fingerprint.from_bytes(value)
-
-
 @dataclass(frozen=True)
 class Prepared:
     """Hash arrays of many fingerprints, ready for vectorised pair scoring.
@@ -115,17 +112,15 @@ def _words(packed: np.ndarray) -> np.ndarray:
 
 def prepare(fingerprints: Sequence[Fingerprint | bytes]) -> Prepared:
     """Validate and unpack fingerprints into the arrays :func:`pair_scores` works on."""
-    fps = [_as_fingerprint(fp) for fp in fingerprints]
-    full_hashes = np.stack([fp.full_hash() for fp in fps]) if fps else np.zeros((0, FULL_BYTES))
-    windows = [fp.window_hashes() for fp in fps]
-    window_hashes = np.stack(windows) if fps else np.zeros((0, len(WINDOWS), WINDOW_BYTES))
-    full_bits = np.unpackbits(full_hashes.astype(np.uint8), axis=1).astype(bool)
+    rows = fingerprint_rows(fingerprints)
+    window_hashes = rows[:, 1 + FULL_BYTES :].reshape(-1, len(WINDOWS), WINDOW_BYTES)
+    full_bits = np.unpackbits(rows[:, 1 : 1 + FULL_BYTES], axis=1).astype(bool)
     oriented = _orient(full_bits, _FULL_PERMS, _FULL_MASKS)
     low = _orient(full_bits[:, _LOW_INDEX], _WINDOW_PERMS, _WINDOW_MASKS)
     return Prepared(
         full=_words(np.packbits(oriented, axis=2)),
         low=_words(np.packbits(low, axis=2)),
-        windows=_words(window_hashes.astype(np.uint8)),
+        windows=_words(window_hashes),
     )
 
 
