@@ -51,6 +51,14 @@ def test_garbage_bytes_raise_value_error() -> None:
         compare(b"\x01" * 10, b"\x01" * 10)
 
 
+@given(fingerprints, fingerprints)
+def test_one_corrupt_candidate_among_valid_ones_is_rejected(q: Fingerprint, c: Fingerprint) -> None:
+    corrupt = bytearray(c.to_bytes())
+    corrupt[0] ^= 0xFF  # another version
+    with pytest.raises(ValueError, match="version"):
+        compare_many(q, [c, c.to_bytes(), bytes(corrupt)])
+
+
 def test_calibration_puts_the_default_threshold_at_each_tolerance() -> None:
     assert score_from_distance(np.float64(0), FULL_BITS, FULL_TOLERANCE) == 1.0
     at_tolerance = score_from_distance(
