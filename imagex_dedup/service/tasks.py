@@ -25,6 +25,7 @@ from imagex_dedup.conf import dedup_settings
 from imagex_dedup.engine.errors import FetchError
 from imagex_dedup.engine.fetch import FetchPolicy, check_url_safe, create_session
 from imagex_dedup.models import CallbackAttempt, DetectionService, DetectionTask
+from imagex_dedup.reconnect import refresh_connections
 from imagex_dedup.scheduling import enqueue
 from imagex_dedup.service.detection import detect, failure_code, fetch_policy
 from imagex_dedup.service.errors import ServiceError
@@ -83,6 +84,7 @@ def run_service_task(task_id: str) -> None:
         task.result = {"Groups": {}, "Error": {"Code": exc.code, "Message": exc.message}}
         task.error = exc.message
         task.status = DetectionTask.Status.FAILED
+    refresh_connections()  # the session may have been dropped while the images were fetched
     task.finished_at = timezone.now()
     task.save(update_fields=["result", "error", "status", "finished_at"])
     if task.callback_url:
@@ -144,6 +146,7 @@ def deliver_callback(task_id: str, attempt: int = 1) -> None:
     body = json.dumps(task_payload(task), separators=(",", ":")).encode()
     started = time.monotonic()
     status_code, error, retry = _post(task, body)
+    refresh_connections()  # the post may have waited up to CALLBACK_TIMEOUT
     CallbackAttempt.objects.create(
         task=task,
         direction=CallbackAttempt.Direction.OUTBOUND,
