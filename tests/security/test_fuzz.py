@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,8 +34,13 @@ from imagex_dedup.volc.errors import SignatureError
 from imagex_dedup.volc.signing import Credentials, sign_request, verify_request
 from tests.conftest import photo_path
 
+# bench/fuzz/run_fuzz.py raises the example counts through this variable.
+SCALE = float(os.environ.get("IMAGEX_DEDUP_FUZZ_SCALE", "1"))
 FAST = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
+    max_examples=int(150 * SCALE),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    database=None,
 )
 
 json_values = st.recursive(
@@ -176,7 +182,8 @@ SAMPLES = {
 }
 
 
-@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+@settings(
+    max_examples=int(120 * SCALE), deadline=None, suppress_health_check=[HealthCheck.too_slow],
           database=None)  # fmt: skip
 @given(
     st.sampled_from(sorted(SAMPLES)),
