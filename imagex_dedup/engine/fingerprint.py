@@ -197,7 +197,11 @@ def _sign_bits(luma: Image.Image, box: Box, side: int) -> np.ndarray:
 
 
 def fingerprint_image(image: Image.Image) -> Fingerprint:
-    """Fingerprint an already decoded PIL image (any mode, any size)."""
+    """Fingerprint an already decoded PIL image (any size, 8-bit modes).
+
+    16-bit and float images should come through :func:`load_image`, which scales them to 8 bits;
+    Pillow's own conversion would clip them.
+    """
     rgb = _flatten_alpha(image)
     if max(rgb.size) > WORK_SIZE:
         rgb = rgb.copy()
