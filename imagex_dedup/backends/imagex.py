@@ -31,6 +31,7 @@ from django.utils import timezone
 from ..conf import dedup_settings
 from ..index import find_matches
 from ..models import DetectionTask, ImageFingerprint
+from ..reconnect import refresh_connections
 from ..results import apply_result
 from ..tokens import callback_url
 from ..volc.client import ImageXAPIError, ImageXClient
@@ -129,13 +130,16 @@ class ImagexBackend(DetectionBackend):
 
     def _send(self, client: ImageXClient, config: ImageXConfig, task: DetectionTask) -> None:
         try:
-            reply = client.get_image_duplicate_detection(
-                config.service_id,
-                task.request["Urls"],
-                similarity=task.request["Similarity"],
-                async_=bool(task.callback_url),
-                callback=task.callback_url,
-            )
+            try:
+                reply = client.get_image_duplicate_detection(
+                    config.service_id,
+                    task.request["Urls"],
+                    similarity=task.request["Similarity"],
+                    async_=bool(task.callback_url),
+                    callback=task.callback_url,
+                )
+            finally:
+                refresh_connections()  # the session may have been dropped during the wait
             if not task.callback_url:
                 apply_result(task, reply)
                 return
