@@ -4,8 +4,9 @@
 service's own code path (``actions.detect_duplicates``: DetectionTask row + django-q2 message),
 then a real ``qcluster`` child process with 2 workers drains them (test settings: SQLite and the
 django-q2 ORM broker, in a throwaway directory). The callback receiver is down (its port closed)
-for the first ``--down`` seconds (30) of the drain, so the early callbacks fail and wait as
-django-q2 ``Schedule`` rows; it then comes back and must receive every task exactly once.
+from the start until ``--down`` seconds (30) after the first callback attempt, so the early
+callbacks fail and wait as django-q2 ``Schedule`` rows; it then comes back and must receive
+every task exactly once.
 
 Checks, printed at the end: DetectionTask statuses, success deliveries per TaskId (exactly one
 each), first attempts per task (exactly one each: a task run twice would deliver twice),
@@ -78,6 +79,23 @@ def pending() -> tuple[int, int]:
     )
 
 
+def first_attempt(began: float, timeout: float) -> float:
+    """Wait for the first callback attempt (it fails: the receiver is down); its time."""
+    from imagex_dedup.models import CallbackAttempt
+
+    while not CallbackAttempt.objects.exists():
+        if time.monotonic() - began > timeout:
+            raise SystemExit("no callback was attempted")
+        time.sleep(0.5)
+    return time.monotonic()
+
+
+def failed_attempts() -> int:
+    from imagex_dedup.models import CallbackAttempt
+
+    return CallbackAttempt.objects.exclude(error="").count()
+
+
 def report(receiver: CallbackCounter, tasks: int, drain: float, cpu: float) -> None:
     from django.db.models import Count
     from django_q.models import Schedule, Task
@@ -129,7 +147,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1200.0, help="give up after N s")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="imagex_async_") as tmp:
+    with tempfile.TemporaryDirectory(prefix="imagex_async_", ignore_cleanup_errors=True) as tmp:
         workdir = Path(tmp)
         (workdir / "images").mkdir()
         env = configure(workdir)
@@ -155,9 +173,14 @@ def main() -> None:
         cpu.start()
         began = time.monotonic()
         try:
-            while time.monotonic() - began < args.down:
+            first = first_attempt(began, args.timeout)
+            while time.monotonic() - first < args.down:
                 time.sleep(0.5)
-            print(f"receiver up after {time.monotonic() - began:.0f} s: {pending()} pending")
+            print(
+                f"receiver up {time.monotonic() - began:.0f} s into the drain,"
+                f" {args.down:.0f} s after the first callback attempt:"
+                f" {failed_attempts()} attempts failed; (unfinished, undelivered) = {pending()}"
+            )
             receiver.up()
             while any(pending()):
                 if time.monotonic() - began > args.timeout or cluster.poll() is not None:

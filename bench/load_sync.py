@@ -180,7 +180,7 @@ def main() -> None:
     parser.add_argument("--server", choices=("gunicorn", "runserver"), default="gunicorn")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="imagex_load_") as tmp:
+    with tempfile.TemporaryDirectory(prefix="imagex_load_", ignore_cleanup_errors=True) as tmp:
         workdir = Path(tmp)
         (workdir / "images").mkdir()
         env = configure(workdir)

@@ -5,7 +5,10 @@ and finding which process holds a loopback connection (to kill the right worker)
 from __future__ import annotations
 
 import json
+import os
 import queue
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,12 +19,41 @@ from typing import Any
 
 import pytest
 
+from tests.imagex.conftest import make_photo  # noqa: F401  (fixture)
 from tests.service.conftest import (  # noqa: F401  (fixtures)
+    REPO_ROOT,
     child_env,
     photo_base,
     receiver,
     serve,
 )
+
+
+def base_settings() -> str:
+    """The settings module this run is based on (under ``q_settings``, the one it extends)."""
+    current = os.environ.get("DJANGO_SETTINGS_MODULE", "tests.settings")
+    if current == "tests.reliability.q_settings":
+        return os.environ.get("IMAGEX_DEDUP_BASE_SETTINGS", "tests.settings")
+    return current
+
+
+def start_fault_child(args: list[str], log: Path, **env: str) -> subprocess.Popen[bytes]:
+    """``django-admin <args>`` on the test database with ``tests.reliability.q_settings`` (the
+    current settings plus a 12 s broker retry; ``env`` adds variables it reads)."""
+    child = {
+        **child_env(),
+        "DJANGO_SETTINGS_MODULE": "tests.reliability.q_settings",
+        "IMAGEX_DEDUP_BASE_SETTINGS": base_settings(),
+        **env,
+    }
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "django", *args],
+            cwd=REPO_ROOT,
+            env=child,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def wait_for(predicate: Any, timeout: float, what: str) -> None:
@@ -111,6 +143,7 @@ class FakeImageX:
     url: str
     script: queue.Queue[tuple[float, int, dict[str, Any]]] = field(default_factory=queue.Queue)
     arrivals: list[float] = field(default_factory=list)
+    before_reply: Any = None  # called (no arguments) before each answer, e.g. to inject a fault
 
     def reply(self, status: int, body: dict[str, Any], *, delay: float = 0.0) -> None:
         self.script.put((delay, status, body))
@@ -141,6 +174,8 @@ def fake_imagex() -> Iterator[FakeImageX]:
             except queue.Empty:
                 delay, status, body = 0.0, 500, error_body("InternalError", 100014)
             time.sleep(delay)
+            if me.before_reply is not None:
+                me.before_reply()
             raw = json.dumps(body).encode()
             try:
                 self.send_response(status)

@@ -14,7 +14,7 @@ from django.test import override_settings
 from imagex_dedup.models import DetectionTask, DuplicateGroup, DuplicateGroupMember
 from imagex_dedup.tasks import check_object
 from imagex_dedup.volc.client import ImageXAPIError
-from tests.imagex.conftest import imagex_settings, make_photo  # noqa: F401  (fixture)
+from tests.imagex.conftest import imagex_settings
 
 from .conftest import FakeImageX, error_body
 
@@ -39,7 +39,7 @@ def gaps(arrivals: list[float]) -> list[float]:
 
 
 def test_persistent_5xx_timeout_and_throttling_fail_the_task_and_change_no_group(
-    make_photo,  # noqa: F811
+    make_photo,
     fake_imagex: FakeImageX,
 ) -> None:
     make_photo("flower.jpg", "jpeg_q50")
@@ -67,7 +67,7 @@ def test_persistent_5xx_timeout_and_throttling_fail_the_task_and_change_no_group
 
 
 def test_faults_within_the_retries_end_in_one_group(
-    make_photo,  # noqa: F811
+    make_photo,
     fake_imagex: FakeImageX,
 ) -> None:
     _, other = make_photo("flower.jpg", "jpeg_q50")

@@ -3,7 +3,7 @@ message again, the task runs to the end once in effect and the client gets one c
 
 SQLite + the ORM broker (a message stays in the queue, locked, until its result is saved, and
 is handed out again ``retry`` seconds after it was taken). The Redis broker pops messages, so a
-killed worker loses its message there: see ``bench/faults/README.md``.
+killed worker loses its message there: see ``bench/README.md`` (reliability).
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -20,9 +18,9 @@ import pytest
 from imagex_dedup.models import AccessKey, CallbackAttempt, DetectionService, DetectionTask
 from imagex_dedup.service.access import Caller
 from imagex_dedup.service.actions import detect_duplicates
-from tests.service.conftest import REPO_ROOT, stop_child
+from tests.service.conftest import stop_child
 
-from .conftest import pid_of_client, wait_for
+from .conftest import pid_of_client, start_fault_child, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -35,23 +33,9 @@ def short_retry_cluster(transactional_db: None, monkeypatch: pytest.MonkeyPatch,
 
     if "orm" not in settings.Q_CLUSTER:
         pytest.skip("needs the ORM broker (a popped Redis message dies with its worker)")
-    from .conftest import child_env
-
     monkeypatch.setattr(Conf, "SYNC", False)
     log = tmp_path / "qcluster.log"
-    env = {
-        **child_env(),
-        "DJANGO_SETTINGS_MODULE": "tests.reliability.q_settings",
-        "IMAGEX_DEDUP_BASE_SETTINGS": os.environ.get("DJANGO_SETTINGS_MODULE", "tests.settings"),
-    }
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "django", "qcluster"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    process = start_fault_child(["qcluster"], log)
     yield log
     stop_child(process)
 
