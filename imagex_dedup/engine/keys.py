@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from .fingerprint import WINDOW_SIDE, Fingerprint
-from .scoring import oriented_window, prepare
+from .scoring import prepare
 
 SEGMENTS = 7
 SEGMENT_BITS = 14
@@ -70,5 +70,5 @@ def index_keys(fp: Fingerprint | bytes) -> list[int]:
 def query_keys(fp: Fingerprint | bytes) -> list[int]:
     """Keys to look up for a new fingerprint, covering flips and rotations (sorted, unique)."""
     prepared = prepare([fp])
-    hashes = np.concatenate([prepared.low[0], oriented_window(prepared, 0)[0]])
+    hashes = np.concatenate([prepared.low[0], prepared.oriented_windows[0, :, 0]])
     return sorted({int(k) for k in segment_keys(hashes, _POSITIONS).ravel()})

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -91,8 +92,9 @@ class Prepared:
     """Hash arrays of many fingerprints, ready for vectorised pair scoring.
 
     Packed bits in uint64 words (zero-padded) so popcounts run a word at a time. ``full``:
-    (n, 8, 4) the full hash in every orientation; ``low``: (n, 8, 2) its 10x10 low frequencies in
-    every orientation; ``windows``: (n, len(WINDOWS), 2) the window hashes as stored.
+    (n, k, 4) the full hash; ``low``: (n, k, 2) its 10x10 low frequencies; ``windows``:
+    (n, len(WINDOWS), 2) the window hashes as stored. ``k`` is 8 (every dihedral orientation,
+    needed on the query side of :func:`pair_scores`) or 1 (as stored: enough for candidates).
     """
 
     full: np.ndarray
@@ -102,6 +104,14 @@ class Prepared:
     def __len__(self) -> int:
         return len(self.full)
 
+    @cached_property
+    def oriented_windows(self) -> np.ndarray:
+        """(n, 8, len(WINDOWS), 2): every window hash in every orientation (computed on use)."""
+        packed = np.ascontiguousarray(self.windows).view(np.uint8)
+        bits = np.unpackbits(packed, axis=-1)[..., : WINDOW_SIDE * WINDOW_SIDE].astype(bool)
+        oriented = bits[..., _WINDOW_PERMS] ^ _WINDOW_MASKS  # (n, windows, 8, bits)
+        return _words(np.packbits(oriented.transpose(0, 2, 1, 3), axis=-1))
+
 
 def _words(packed: np.ndarray) -> np.ndarray:
     """uint8 array (..., k) -> uint64 words (..., ceil(k / 8)), zero-padded at the end."""
@@ -110,25 +120,24 @@ def _words(packed: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(padded).view(np.uint64)
 
 
-def prepare(fingerprints: Sequence[Fingerprint | bytes]) -> Prepared:
-    """Validate and unpack fingerprints into the arrays :func:`pair_scores` works on."""
+def prepare(fingerprints: Sequence[Fingerprint | bytes], *, oriented: bool = True) -> Prepared:
+    """Validate and unpack fingerprints into the arrays :func:`pair_scores` works on.
+
+    ``oriented=False`` skips the 8 dihedral orientations: for the candidate side only.
+    """
     rows = fingerprint_rows(fingerprints)
     window_hashes = rows[:, 1 + FULL_BYTES :].reshape(-1, len(WINDOWS), WINDOW_BYTES)
     full_bits = np.unpackbits(rows[:, 1 : 1 + FULL_BYTES], axis=1).astype(bool)
-    oriented = _orient(full_bits, _FULL_PERMS, _FULL_MASKS)
-    low = _orient(full_bits[:, _LOW_INDEX], _WINDOW_PERMS, _WINDOW_MASKS)
+    if oriented:
+        full = _orient(full_bits, _FULL_PERMS, _FULL_MASKS)
+        low = _orient(full_bits[:, _LOW_INDEX], _WINDOW_PERMS, _WINDOW_MASKS)
+    else:
+        full, low = full_bits[:, None], full_bits[:, None, _LOW_INDEX]
     return Prepared(
-        full=_words(np.packbits(oriented, axis=2)),
+        full=_words(np.packbits(full, axis=2)),
         low=_words(np.packbits(low, axis=2)),
         windows=_words(window_hashes),
     )
-
-
-def oriented_window(prepared: Prepared, window: int) -> np.ndarray:
-    """(n, 8, 2) words: window hash number ``window`` of every fingerprint in all 8 orientations."""
-    packed = np.ascontiguousarray(prepared.windows[:, window]).view(np.uint8)
-    bits = np.unpackbits(packed, axis=1)[:, : WINDOW_SIDE * WINDOW_SIDE].astype(bool)
-    return _words(np.packbits(_orient(bits, _WINDOW_PERMS, _WINDOW_MASKS), axis=2))
 
 
 def popcount(words: np.ndarray) -> np.ndarray:
@@ -146,11 +155,15 @@ def score_from_distance(distance: np.ndarray, bits: int, tolerance: float) -> np
 
 
 def pair_scores(a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray) -> np.ndarray:
-    """Scores of the pairs ``(a[ia[k]], b[ib[k]])`` as float64, vectorised over k."""
-    full = popcount(a.full[ia, :1] ^ b.full[ib]).min(axis=1)
-    # low frequencies of one side's full hash (8 orientations) against the other's windows
+    """Scores of the pairs ``(a[ia[k]], b[ib[k]])`` as float64, vectorised over k.
+
+    ``a`` must be prepared with orientations; ``b`` need not be. Orienting only one side is
+    enough: for a dihedral transform o, ``|o(x) ^ y| == |x ^ o^-1(y)|``.
+    """
+    full = popcount(a.full[ia] ^ b.full[ib, :1]).min(axis=1)
+    # low frequencies of one side's full hash against the other's windows, in all orientations
     ab = popcount(a.low[ia][:, :, None] ^ b.windows[ib][:, None]).min(axis=1)
-    ba = popcount(b.low[ib][:, :, None] ^ a.windows[ia][:, None]).min(axis=1)
+    ba = popcount(b.low[ib, :1][:, :, None] ^ a.oriented_windows[ia]).min(axis=1)
     windows = np.minimum(ab, ba)
     scores = np.maximum.reduce(
         [
@@ -169,7 +182,7 @@ def compare_many(
     if not candidates:
         return np.zeros(0, np.float64)
     q = prepare([query])
-    c = prepare(candidates)
+    c = prepare(candidates, oriented=False)
     return pair_scores(q, np.zeros(len(c), np.intp), c, np.arange(len(c)))
 
 
