@@ -64,8 +64,13 @@ def _index(prepared: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     ``fingerprint * hashes_per_fingerprint + hash``.
     """
     hashes = np.concatenate([prepared.low[:, :1], prepared.windows], axis=1)
-    keys = segment_keys(hashes, _POSITIONS).reshape(-1)
-    entries = np.repeat(np.arange(len(prepared) * hashes.shape[1], dtype=np.int64), _SEGMENTS)
+    keys = np.concatenate(  # in chunks: the unpacked bits of all hashes at once take gigabytes
+        [
+            segment_keys(hashes[start : start + _QUERY_CHUNK], _POSITIONS).reshape(-1)
+            for start in range(0, len(hashes), _QUERY_CHUNK)
+        ]
+    )
+    entries = np.repeat(np.arange(hashes.shape[0] * hashes.shape[1], dtype=np.int64), _SEGMENTS)
     order = np.argsort(keys, kind="stable")
     return hashes, keys[order], entries[order]
 
