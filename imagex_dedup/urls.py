@@ -7,7 +7,7 @@ A host mounts them once, e.g. ``path("imagex/", include("imagex_dedup.urls"))``:
 * ``<mount>/api/`` — the REST API (groups, merge, dismiss, checks).
 """
 
-from django.urls import include, path  # noqa: F401
+from django.urls import include, path
 
 from .api.service_views import ServiceView
 from .callbacks import callback_view
