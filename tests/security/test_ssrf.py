@@ -245,3 +245,23 @@ def test_rest_check_refuses_a_single_label_loopback_name(logged_in, hostile) -> 
     assert response.status_code == 400
     assert "urls" in response.json()
     assert hostile.log == []
+
+
+# --- the management command ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_dedup_check_refuses_private_urls_unless_allowed(hostile, capsys) -> None:
+    import json
+
+    from django.core.management import call_command
+
+    urls = [hostile.url("/flower.jpg"), hostile.url("/flower_small.jpg")]
+    call_command("dedup_check", *urls)
+    refused = json.loads(capsys.readouterr().out)
+    assert refused["Result"]["Groups"] == {}
+    assert hostile.log == []
+    call_command("dedup_check", *urls, "--allow-private-urls")
+    allowed = json.loads(capsys.readouterr().out)
+    assert allowed["Result"]["Groups"] == {"group0": urls}
+    assert row_counts() == dict.fromkeys(row_counts(), 0)
