@@ -262,7 +262,9 @@ def main() -> None:
             f"server CPU: {server_cpu:.1f} s over {wall:.1f} s wall ="
             f" {server_cpu / wall * 100:.0f}% of one core (2 cores = 200%);"
             f" load generator + image server: {own_cpu / wall * 100:.0f}%;"
-            f" images fingerprinted (metered): {images_done}"
+            f" images fingerprinted (metered): {images_done};"
+            f" CPU per answered request {server_cpu / max(1, len(run.samples)) * 1000:.0f} ms;"
+            f" server threads runnable but waiting for a CPU: {cpu.run_queue_wait:.0f} thread-s"
         )
 
 

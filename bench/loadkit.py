@@ -98,6 +98,17 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def _run_queue_ns(pid: int) -> int:
+    """Nanoseconds all threads of ``pid`` spent runnable but waiting for a CPU (schedstat)."""
+    total = 0
+    try:
+        for thread in Path(f"/proc/{pid}/task").iterdir():
+            total += int((thread / "schedstat").read_text().split()[1])
+    except (OSError, IndexError, ValueError):
+        pass
+    return total
+
+
 def _cpu_ticks(pid: int) -> int:
     """utime + stime of one process, in clock ticks (0 once it is gone)."""
     try:
@@ -117,6 +128,8 @@ class ProcessCPU:
         self.pid = pid
         self._first: dict[int, int] = {}
         self._last: dict[int, int] = {}
+        self._waits_first: dict[int, int] = {}
+        self._waits_last: dict[int, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self.wall = 0.0
@@ -126,6 +139,9 @@ class ProcessCPU:
             ticks = _cpu_ticks(pid)
             self._first.setdefault(pid, ticks)
             self._last[pid] = max(ticks, self._last.get(pid, 0))
+            waited = _run_queue_ns(pid)
+            self._waits_first.setdefault(pid, waited)
+            self._waits_last[pid] = max(waited, self._waits_last.get(pid, 0))
 
     def _run(self) -> None:
         while not self._stop.wait(1.0):
@@ -144,6 +160,12 @@ class ProcessCPU:
         self.wall = time.monotonic() - self._began
         ticks = sum(self._last[pid] - self._first[pid] for pid in self._last)
         return ticks / os.sysconf("SC_CLK_TCK")
+
+    @property
+    def run_queue_wait(self) -> float:
+        """Thread-seconds the tree was runnable but had no CPU (other processes had it)."""
+        waits = self._waits_last
+        return sum(waits[pid] - self._waits_first[pid] for pid in waits) / 1e9
 
 
 class CallbackCounter:
