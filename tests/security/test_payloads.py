@@ -29,11 +29,12 @@ HOSTILE_URLS = {
 
 @pytest.fixture
 def small_limits(settings: Any) -> None:
-    """2 MiB images and a 1 s download deadline keep the hostile cases quick."""
+    """2 MiB images keep the hostile cases quick (the 5 s deadline is headroom for a loaded
+    machine: no case here should end by the deadline, except the slow loris)."""
     settings.IMAGEX_DEDUP = {
         **settings.IMAGEX_DEDUP,
         "MAX_IMAGE_BYTES": 2 * 1024 * 1024,
-        "FETCH_TIMEOUT": 1.0,
+        "FETCH_TIMEOUT": 5.0,
     }
 
 
@@ -52,7 +53,7 @@ def test_hostile_images_are_reported_per_url(api, hostile, loopback_service, sma
 def test_slow_loris_download_stops_at_the_fetch_deadline(
     api, hostile, loopback_service, small_limits
 ) -> None:
-    """The server trickles one byte every 0.1 s for 15 s; the 1 s deadline ends the download.
+    """The server trickles one byte every 0.1 s for 15 s; the 5 s deadline ends the download.
     (No timing assertion: the outcome code says the deadline, not the server, ended it.)"""
     url = hostile.url("/slow.jpg")
     response = api.detect({"Urls": [url, hostile.url("/flower.jpg")]})
