@@ -16,17 +16,41 @@ from .conf import dedup_settings
 logger = logging.getLogger(__name__)
 
 
+def _q_options() -> dict[str, Any]:
+    return {"group": dedup_settings.TASK_GROUP, "timeout": dedup_settings.TASK_TIMEOUT}
+
+
+def _keep(func_path: str, args: tuple[Any, ...]) -> None:
+    """Store a message the broker refused (Redis down or restarting) as a one-off django-q2
+    schedule due now: it lives in the database, and the scheduler enqueues it once the broker
+    answers again (a failed try leaves the schedule for the next tick)."""
+    from django.utils import timezone
+    from django_q.models import Schedule
+
+    try:
+        Schedule.objects.create(
+            name=f"imagex_dedup {func_path.rsplit('.', 1)[-1]} {args!r}"[:100],
+            func=func_path,
+            args=repr(args),
+            kwargs=repr({"q_options": _q_options()}),
+            schedule_type=Schedule.ONCE,
+            repeats=-1,  # deleted once it has run
+            next_run=timezone.now(),
+        )
+    except Exception:
+        logger.exception("imagex_dedup: could not keep %s%r as a schedule either", func_path, args)
+
+
 def _send(func_path: str, args: tuple[Any, ...]) -> None:
     from django_q.tasks import async_task
 
     try:
-        async_task(
-            func_path,
-            *args,
-            q_options={"group": dedup_settings.TASK_GROUP, "timeout": dedup_settings.TASK_TIMEOUT},
-        )
+        async_task(func_path, *args, q_options=_q_options())
     except Exception:
-        logger.exception("imagex_dedup: could not enqueue %s%r", func_path, args)
+        logger.exception(
+            "imagex_dedup: could not enqueue %s%r; kept as a schedule", func_path, args
+        )
+        _keep(func_path, args)
 
 
 def enqueue(func_path: str, *args: Any, using: str = "default") -> None:

@@ -249,6 +249,20 @@ def private_redis(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tu
         box["process"] = subprocess.Popen(command, stdout=subprocess.DEVNULL)
         wait_for(lambda: cli("PING") == "PONG", 10, "redis to restart")
 
+    def down_for(seconds: float) -> None:
+        """Stop Redis now, start it again after ``seconds`` (in the background)."""
+        import threading
+
+        cli("SHUTDOWN", "SAVE" if aof else "NOSAVE")
+        box["process"].wait(10)
+
+        def later() -> None:
+            time.sleep(seconds)
+            box["process"] = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+
+        threading.Thread(target=later, daemon=True).start()
+
+    restart.down_for = down_for  # type: ignore[attr-defined]
     wait_for(lambda: cli("PING") == "PONG", 10, "redis to start")
     yield port, (cli, restart)
     cli("SHUTDOWN", "NOSAVE")
@@ -332,3 +346,26 @@ def test_redis_restart_loses_queued_messages_only_without_persistence(
     assert at_zero <= lost
     if mode == "aof":
         assert not lost
+
+
+def test_tasks_accepted_while_redis_is_down_run_when_it_is_back(
+    key: AccessKey, receiver: Any, photo_base: str, redis_cluster
+) -> None:
+    """Redis down for 10 s: the requests accepted meanwhile are kept as schedules in the
+    database and run once it is back (the scheduler ticks every ~30 s)."""
+    from django_q.models import Schedule
+
+    _, restart = redis_cluster
+    before = batch(key, photo_base, receiver.url, range(2))
+    receiver.wait(2, timeout=90)
+    restart.down_for(10)
+    during = batch(key, photo_base, receiver.url, range(2, 6))
+    kept = Schedule.objects.count()
+    receiver.wait(6, timeout=150)
+    time.sleep(3)
+    print(
+        f"\nredis down at accept: {kept} messages kept as schedules,"
+        f" {len(delivered(receiver))}/6 delivered"
+    )
+    assert kept == 4
+    assert sorted(delivered(receiver)) == sorted(before + during)
