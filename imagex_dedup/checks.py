@@ -114,3 +114,11 @@ def check_backend(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     except ImproperlyConfigured as error:
         return [Error(str(error), id="imagex_dedup.E008")]
     return []
+
+
+@register(Tags.compatibility)
+def check_imagex_backend(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W010-W015: settings the ``imagex`` backend needs (only when it is selected)."""
+    from .backends.imagex_config import check_imagex_settings
+
+    return check_imagex_settings()

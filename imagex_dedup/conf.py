@@ -68,20 +68,25 @@ DEFAULTS: dict[str, Any] = {
     "MERGE_DELETE_FILES": False,
     "MERGE_HANDLER": "imagex_dedup.merge.merge_group",
     "THUMBNAIL_SIZE": 240,
-    # --- veImageX backend ---------------------------------------------------------------
-    "IMAGEX": {
     # Bounding box (pixels) of the large previews on a group's review page.
     "PREVIEW_SIZE": 720,
     # Most images one synchronous REST check (<mount>/api/check/) accepts.
     "API_CHECK_MAX_IMAGES": 20,
+    # --- veImageX backend ---------------------------------------------------------------
+    "IMAGEX": {
         "ACCESS_KEY_ID": "",
         "SECRET_ACCESS_KEY": "",
         "REGION": "cn-north-1",
         "ENDPOINT": "",
         "SERVICE_ID": "",
         "TOP_K": 20,
+        # Local score a stored image needs to be sent as a candidate (the lower of this and
+        # SIMILARITY): below the threshold, since the service scores differently.
+        "CANDIDATE_SIMILARITY": 0.75,
         "BATCH_SIZE": 50,
         "RATE_LIMIT": 10,
+        # Cache alias the per-second request counters live in (shared by all workers).
+        "RATE_LIMIT_CACHE": "default",
         "ASYNC_THRESHOLD": 50,
         "TIMEOUT": 30.0,
     },
