@@ -7,8 +7,8 @@ and the number of candidates, per database and size. Sizes grow in place (100k, 
 900k rows are added for 1M), so each database is filled once.
 
 SQLite: a file in a temp directory, loaded with ``synchronous=OFF`` and a 1 GiB page cache.
-PostgreSQL: a ``bench_imagex_dedup`` database on
-127.0.0.1:5432 (user postgres), created for the run and dropped afterwards.
+PostgreSQL: a ``bench_imagex_dedup`` database (``--pg-database``: pick another name when a run is
+already going) on 127.0.0.1:5432 (user postgres), created for the run and dropped afterwards.
 
 Run: ``.venv/bin/python bench/bench_index.py [--sizes 100000 1000000] [--databases sqlite
 postgresql] [--queries 50] [--workers 2]``
@@ -35,7 +35,7 @@ from django.conf import settings
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from imagex_dedup import engine
-from imagex_dedup.engine.keys import _POSITIONS, segment_keys
+from imagex_dedup.engine.keys import stored_keys
 from imagex_dedup.engine.scoring import prepare
 from imagex_dedup.engine.synthetic import synthetic_fingerprints
 
@@ -50,13 +50,13 @@ SQLITE_CACHE_KIB = 1024 * 1024
 """SQLite page cache for the run (1 GiB; the default 2 MiB makes the 1M load crawl)."""
 
 
-def configure(database: str, sqlite_path: str) -> None:
+def configure(database: str, sqlite_path: str, pg_name: str) -> None:
     if database == "sqlite":
         db = {"ENGINE": "django.db.backends.sqlite3", "NAME": sqlite_path}
     else:
         db = {
             "ENGINE": "django.db.backends.postgresql",
-            "NAME": PG_NAME,
+            "NAME": pg_name,
             "USER": os.environ.get("PGUSER", "postgres"),
             "HOST": os.environ.get("PGHOST", "127.0.0.1"),
             "PORT": os.environ.get("PGPORT", "5432"),
@@ -76,10 +76,7 @@ def configure(database: str, sqlite_path: str) -> None:
 
 def chunk_keys(data: list[bytes]) -> list[list[int]]:
     """``engine.index_keys`` for many fingerprints at once (the same keys, vectorised)."""
-    prepared = prepare(data)
-    hashes = np.concatenate([prepared.low[:, :1], prepared.windows], axis=1)
-    keys = segment_keys(hashes, _POSITIONS).reshape(len(data), -1)
-    return [sorted(set(row.tolist())) for row in keys]
+    return [sorted(set(row.tolist())) for row in stored_keys(prepare(data, oriented=False))]
 
 
 def keyed_chunks(
@@ -177,7 +174,7 @@ def measure(queries: list[tuple[int, bytes]], stored: int, content_type_id: int)
     from imagex_dedup.index import candidates, find_matches
     from imagex_dedup.models import ImageFingerprint
 
-    totals, sql, counts, found = [], [], [], 0
+    totals, cpu, sql, counts, found = [], [], [], [], 0
     for original, data in queries:
         record = ImageFingerprint(
             content_type_id=content_type_id,
@@ -190,14 +187,16 @@ def measure(queries: list[tuple[int, bytes]], stored: int, content_type_id: int)
         candidate_rows = candidates(engine.Fingerprint.from_bytes(data), exclude=record)
         sql.append(time.perf_counter() - started)
         counts.append(len(candidate_rows))
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         matches = find_matches(record, engine.DEFAULT_SIMILARITY)
         totals.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
         found += str(original) in {m.object_id for m, _ in matches}
     expected = sum(1 for original, _ in queries if original < stored)
     return {
         "p50_ms": 1000 * percentile(totals, 50),
         "p95_ms": 1000 * percentile(totals, 95),
+        "cpu_p50_ms": 1000 * percentile(cpu, 50),
         "sql_p50_ms": 1000 * percentile(sql, 50),
         "sql_p95_ms": 1000 * percentile(sql, 95),
         "candidates_p50": int(statistics.median(counts)),
@@ -206,13 +205,13 @@ def measure(queries: list[tuple[int, bytes]], stored: int, content_type_id: int)
 
 
 @contextmanager
-def postgres_database() -> Iterator[None]:
+def postgres_database(pg_name: str) -> Iterator[None]:
     import psycopg
 
     dsn = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
     with psycopg.connect(dsn, autocommit=True) as admin:
-        admin.execute(f"DROP DATABASE IF EXISTS {PG_NAME}")
-        admin.execute(f"CREATE DATABASE {PG_NAME}")
+        admin.execute(f"DROP DATABASE IF EXISTS {pg_name}")
+        admin.execute(f"CREATE DATABASE {pg_name}")
     try:
         yield
     finally:
@@ -220,7 +219,7 @@ def postgres_database() -> Iterator[None]:
 
         connections.close_all()
         with psycopg.connect(dsn, autocommit=True) as admin:
-            admin.execute(f"DROP DATABASE IF EXISTS {PG_NAME}")
+            admin.execute(f"DROP DATABASE IF EXISTS {pg_name}")
 
 
 def create_schema() -> int:
@@ -265,9 +264,11 @@ def run(database: str, sizes: list[int], n_queries: int, workers: int, seed: int
         figures = measure(queries, size, content_type_id)
         print(
             f"{database:>10} {size:>9,}: find_matches p50 {figures['p50_ms']:.1f} ms, "
-            f"p95 {figures['p95_ms']:.1f} ms | SQL p50 {figures['sql_p50_ms']:.1f} ms, "
+            f"p95 {figures['p95_ms']:.1f} ms (client CPU p50 {figures['cpu_p50_ms']:.1f} ms) | "
+            f"SQL p50 {figures['sql_p50_ms']:.1f} ms, "
             f"p95 {figures['sql_p95_ms']:.1f} ms | candidates p50 {figures['candidates_p50']:,}"
-            f" | planted originals found {figures['recall']}",
+            f" | planted originals found {figures['recall']}"
+            f" | load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
 
@@ -279,6 +280,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=50)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pg-database", default=PG_NAME)
     args = parser.parse_args()
     if len(args.databases) > 1:
         # Django is configured once per process: one child process per database.
@@ -296,6 +298,8 @@ def main() -> None:
                 str(args.workers),
                 "--seed",
                 str(args.seed),
+                "--pg-database",
+                args.pg_database,
                 "--sizes",
                 *map(str, args.sizes),
             ]
@@ -303,9 +307,9 @@ def main() -> None:
         return
     (database,) = args.databases
     with tempfile.TemporaryDirectory(prefix="bench_index_") as tmp:
-        configure(database, os.path.join(tmp, "bench.sqlite3"))
+        configure(database, os.path.join(tmp, "bench.sqlite3"), args.pg_database)
         if database == "postgresql":
-            with postgres_database():
+            with postgres_database(args.pg_database):
                 run(database, args.sizes, args.queries, args.workers, args.seed)
         else:
             run(database, args.sizes, args.queries, args.workers, args.seed)

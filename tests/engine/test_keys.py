@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from imagex_dedup.engine import Fingerprint, fingerprint_image, index_keys, query_keys
 from imagex_dedup.engine.fingerprint import FULL_BYTES, FULL_SIDE, WINDOW_SIDE
-from imagex_dedup.engine.keys import SEGMENTS
+from imagex_dedup.engine.keys import PROBE_FLIPS, SEGMENTS
 from imagex_dedup.engine.variants import make_variant
 from tests.engine.conftest import photo
 from tests.engine.strategies import fingerprints
@@ -18,8 +18,8 @@ def test_keys_are_small_ints_in_range_and_few(fp: Fingerprint) -> None:
     index, query = index_keys(fp), query_keys(fp)
     assert all(isinstance(k, int) and 0 <= k < 2**62 for k in index + query)
     assert index == sorted(set(index)) and query == sorted(set(query))
-    assert len(index) <= 10 * SEGMENTS
-    assert len(query) <= 16 * SEGMENTS <= 150
+    assert len(index) <= 10 * 2 * SEGMENTS  # (full + 9 windows) x 2 partitions
+    assert len(query) <= 16 * 2 * SEGMENTS * len(PROBE_FLIPS) <= 3200
 
 
 @given(fingerprints)
@@ -39,8 +39,8 @@ _LOW_POSITIONS = [
 ]
 
 
-@given(fingerprints, st.lists(st.sampled_from(_LOW_POSITIONS), max_size=SEGMENTS - 1))
-def test_pigeonhole_low_frequency_differences_below_segments_share_a_key(
+@given(fingerprints, st.lists(st.sampled_from(_LOW_POSITIONS), max_size=2 * SEGMENTS - 1))
+def test_pigeonhole_low_frequency_differences_below_twice_the_segments_share_a_key(
     fp: Fingerprint, flips: list[int]
 ) -> None:
     data = bytearray(fp.to_bytes())
