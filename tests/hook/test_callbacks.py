@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, RequestFactory, override_settings
 
@@ -18,11 +19,18 @@ from imagex_dedup.models import (
     DuplicateGroup,
     DuplicateGroupMember,
 )
+from tests.testapp.models import Photo
 
 pytestmark = pytest.mark.django_db
 
-REFS = {"https://cdn.test/a.jpg": "7:1:image", "https://cdn.test/b.jpg": "7:2:image"}
-RESULT = {"Score": "0.97", "Groups": {"group0": list(REFS)}}
+URLS = ["https://cdn.test/a.jpg", "https://cdn.test/b.jpg"]
+RESULT = {"Score": "0.97", "Groups": {"group0": URLS}}
+
+
+def photo_refs() -> dict[str, str]:
+    """The URLs sent, mapped to refs of Photo objects 1 and 2 (content type ids vary per DB)."""
+    content_type_id = ContentType.objects.get_for_model(Photo).pk
+    return {url: f"{content_type_id}:{n}:image" for n, url in enumerate(URLS, 1)}
 
 
 @pytest.fixture
@@ -31,7 +39,7 @@ def task() -> DetectionTask:
         kind=DetectionTask.Kind.REMOTE,
         backend="imagex",
         remote_task_id="remote-42",
-        request={"Urls": list(REFS), "Refs": REFS, "Similarity": 0.84},
+        request={"Urls": URLS, "Refs": photo_refs(), "Similarity": 0.84},
     )
 
 
@@ -75,7 +83,7 @@ def test_success_applies_the_result_once(client: Client, task: DetectionTask) ->
     assert attempts(task) == [(CallbackAttempt.Direction.INBOUND, 200, "")]
 
     before = state(task)
-    replay = post(client, url_of(task), body(result={"Groups": {"g": [next(iter(REFS))]}}))
+    replay = post(client, url_of(task), body(result={"Groups": {"g": [URLS[0]]}}))
     assert replay.status_code == 200
     assert replay.json() == {"status": "already applied"}
     assert state(task) == before
@@ -221,7 +229,7 @@ def test_callback_url_uses_public_base_url_or_the_request(task) -> None:
 @pytest.mark.django_db(transaction=True)
 def test_real_http_callback(live_server) -> None:
     task = DetectionTask.objects.create(
-        kind=DetectionTask.Kind.REMOTE, backend="imagex", request={"Refs": REFS}
+        kind=DetectionTask.Kind.REMOTE, backend="imagex", request={"Refs": photo_refs()}
     )
     with override_settings(IMAGEX_DEDUP={"PUBLIC_BASE_URL": live_server.url}):
         url = tokens.callback_url(task)
