@@ -33,7 +33,7 @@ _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 @dataclass(frozen=True)
-class _Input:
+class CheckInput:
     label: str  # what the output names it: the argument as given, or a file found in a directory
     location: str  # a URL or a filesystem path
 
@@ -56,9 +56,9 @@ def format_score(score: float) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    inputs = _expand(args.inputs, parser)
+    inputs = expand_inputs(args.inputs, parser)
     policy = FetchPolicy(allow_private=args.allow_private_urls)
-    print(json.dumps(_check(inputs, args.similarity, policy)))
+    print(json.dumps(check_inputs(inputs, args.similarity, policy)))
     return 0
 
 
@@ -77,7 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument(
         "--similarity",
-        type=_similarity,
+        type=parse_similarity,
         default=DEFAULT_SIMILARITY,
         help=f"threshold in [0, 1], at most two decimals (default {DEFAULT_SIMILARITY})",
     )
@@ -89,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _similarity(text: str) -> float:
+def parse_similarity(text: str) -> float:
     try:
         value = Decimal(text)
     except InvalidOperation:
@@ -101,15 +101,15 @@ def _similarity(text: str) -> float:
     return float(value)
 
 
-def _expand(arguments: Sequence[str], parser: argparse.ArgumentParser) -> list[_Input]:
-    inputs: list[_Input] = []
+def expand_inputs(arguments: Sequence[str], parser: argparse.ArgumentParser) -> list[CheckInput]:
+    inputs: list[CheckInput] = []
     for argument in arguments:
         if _URL.match(argument):
-            inputs.append(_Input(argument, argument))
+            inputs.append(CheckInput(argument, argument))
         elif os.path.isdir(argument):
-            inputs.extend(_Input(path, path) for path in _image_files(argument))
+            inputs.extend(CheckInput(path, path) for path in _image_files(argument))
         elif os.path.exists(argument):
-            inputs.append(_Input(argument, argument))
+            inputs.append(CheckInput(argument, argument))
         else:
             parser.error(f"no such file or directory: {argument}")
     return inputs
@@ -133,7 +133,10 @@ def _image_files(directory: str) -> list[str]:
     return sorted(found)
 
 
-def _check(inputs: list[_Input], similarity: float, policy: FetchPolicy) -> dict[str, object]:
+def check_inputs(
+    inputs: list[CheckInput], similarity: float, policy: FetchPolicy
+) -> dict[str, object]:
+    """The ``Result`` object for the inputs; unreadable ones are reported on stderr, left out."""
     urls = list(dict.fromkeys(item.location for item in inputs if item.is_url))
     downloads = dict(zip(urls, fetch_many(urls, policy), strict=True))
     sources: list[str | bytes | EngineError] = [
@@ -145,7 +148,7 @@ def _check(inputs: list[_Input], similarity: float, policy: FetchPolicy) -> dict
         if not _report(item, source)
     ]
     fingerprints = fingerprint_many([source for _item, source in loadable])
-    loaded: list[tuple[_Input, Fingerprint]] = [
+    loaded: list[tuple[CheckInput, Fingerprint]] = [
         (item, result)
         for (item, _source), result in zip(loadable, fingerprints, strict=True)
         if not _report(item, result)
@@ -161,7 +164,7 @@ def _check(inputs: list[_Input], similarity: float, policy: FetchPolicy) -> dict
     return result
 
 
-def _report(item: _Input, value: object) -> bool:
+def _report(item: CheckInput, value: object) -> bool:
     """Print an error value on stderr; True if ``value`` was one."""
     if not isinstance(value, EngineError):
         return False

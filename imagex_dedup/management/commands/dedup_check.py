@@ -43,7 +43,7 @@ class Command(BaseCommand):
         parser.add_argument("inputs", nargs="+", metavar="PATH_OR_URL")
         parser.add_argument(
             "--similarity",
-            type=cli._similarity,
+            type=cli.parse_similarity,
             default=None,
             help="threshold in [0, 1], two decimals at most (default: the SIMILARITY setting)",
         )
@@ -59,8 +59,8 @@ class Command(BaseCommand):
         if similarity is None:
             similarity = float(dedup_settings.SIMILARITY)
         policy = FetchPolicy(allow_private=options["allow_private_urls"])
-        inputs = cli._expand(options["inputs"], self.parser)
-        result = cli._check(inputs, similarity, policy)
+        inputs = cli.expand_inputs(options["inputs"], self.parser)
+        result = cli.check_inputs(inputs, similarity, policy)
         self.stdout.write(
             json.dumps({"Result": result, "Library": self._library(inputs, similarity, policy)})
         )
