@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from hypothesis import settings as hypothesis_settings
 from PIL import Image
 
 PHOTOS_DIR = Path(__file__).parent / "data" / "photos"
@@ -37,3 +38,8 @@ def flower() -> Image.Image:
 def test_card() -> Image.Image:
     with Image.open(photo_path("test-card.png")) as im:
         return im.convert("RGB")
+
+
+# Timing is not behaviour: CI machines are shared and slow, so no per-example deadline.
+hypothesis_settings.register_profile("imagex_dedup", deadline=None)
+hypothesis_settings.load_profile("imagex_dedup")
