@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from PIL import Image
 
@@ -40,6 +41,9 @@ def test_card() -> Image.Image:
         return im.convert("RGB")
 
 
-# Timing is not behaviour: CI machines are shared and slow, so no per-example deadline.
-hypothesis_settings.register_profile("imagex_dedup", deadline=None)
+# Timing is not behaviour: CI machines are shared and slow, so no per-example deadline and no
+# "too slow" health check.
+hypothesis_settings.register_profile(
+    "imagex_dedup", deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 hypothesis_settings.load_profile("imagex_dedup")
