@@ -72,7 +72,9 @@ _test_db = shared_path("IMAGEX_DEDUP_TEST_DB", "imagex_dedup_test") + ".sqlite3"
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": os.environ.get("IMAGEX_DEDUP_DB_NAME", str(BASE_DIR / ".work" / "dev.sqlite3")),
+        "NAME": os.environ.get(
+            "IMAGEX_DEDUP_DB_NAME", os.path.join(tempfile.gettempdir(), "imagex_dedup_dev.sqlite3")
+        ),
         "TEST": {"NAME": _test_db},
         "OPTIONS": {"timeout": 30},
     }
