@@ -56,14 +56,6 @@ def start_fault_child(args: list[str], log: Path, **env: str) -> subprocess.Pope
         )
 
 
-def wait_for(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
-
-
 def _socket_inode(local_port: int) -> str | None:
     """The inode of the loopback TCP socket whose local port is ``local_port``."""
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):

@@ -28,9 +28,15 @@ from django.db import connection
 from imagex_dedup.models import AccessKey, DetectionService, DetectionTask
 from imagex_dedup.service.access import Caller
 from imagex_dedup.service.actions import detect_duplicates
-from tests.service.conftest import free_port, signed_headers, stop_child
+from tests.service.conftest import (
+    free_port,
+    signed_headers,
+    stop_child,
+    wait_for,
+    wait_for_delivery,
+)
 
-from .conftest import start_fault_child, wait_for
+from .conftest import start_fault_child
 from .q_settings import APPLICATION_NAME
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -139,13 +145,7 @@ def test_task_survives_its_session_dropped_mid_run(
             receiver.wait(1, timeout=60)
         except AssertionError as lost:
             raise AssertionError(f"{lost}\n{log.read_text()[-3000:]}") from None
-        wait_for(
-            lambda: DetectionTask.objects.filter(
-                task_id=task_id, callback_delivered_at__isnull=False
-            ).exists(),
-            30,
-            "the delivery to be recorded",
-        )
+        wait_for_delivery(task_id)
         # The cluster keeps working after the drop: a second task runs too.
         second = accept(
             key, [f"{photo_base}/card.png", f"{photo_base}/card_flip.jpg"], receiver.url, 1

@@ -18,9 +18,9 @@ import pytest
 from imagex_dedup.models import AccessKey, CallbackAttempt, DetectionService, DetectionTask
 from imagex_dedup.service.access import Caller
 from imagex_dedup.service.actions import detect_duplicates
-from tests.service.conftest import stop_child
+from tests.service.conftest import stop_child, wait_for_delivery
 
-from .conftest import pid_of_client, start_fault_child, wait_for
+from .conftest import pid_of_client, start_fault_child
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -62,13 +62,7 @@ def test_killed_worker_task_is_retried_and_completes_once(
     slow_image.release()
 
     receiver.wait(1, timeout=90)  # after the broker's retry (12 s) and the second run
-    wait_for(
-        lambda: DetectionTask.objects.filter(
-            task_id=task_id, callback_delivered_at__isnull=False
-        ).exists(),
-        30,
-        "the delivery to be recorded",
-    )
+    wait_for_delivery(task_id)
     receiver.wait(1)
     assert len(slow_image.requests) == 2  # the killed run and the retried one
     assert "reincarnated worker" in short_retry_cluster.read_text()

@@ -262,3 +262,24 @@ def second_server(transactional_db: None, tmp_path: Path) -> Iterator[str]:
             time.sleep(0.2)
     yield f"http://127.0.0.1:{port}"
     stop_child(process)
+
+
+def wait_for(predicate: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
+
+def wait_for_delivery(task_id: str, timeout: float = 30) -> None:
+    """Wait until the task's callback delivery is recorded (the receiver may answer first)."""
+    from imagex_dedup.models import DetectionTask
+
+    wait_for(
+        lambda: DetectionTask.objects.filter(
+            task_id=task_id, callback_delivered_at__isnull=False
+        ).exists(),
+        timeout,
+        "the delivery to be recorded",
+    )

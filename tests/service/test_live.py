@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from imagex_dedup import callback_signing
-from imagex_dedup.models import AccessKey, CallbackAttempt, DetectionService, DetectionTask
+from imagex_dedup.models import AccessKey, CallbackAttempt, DetectionService
 from tests.service.conftest import (
     AK,
     CALLBACK_SECRET,
@@ -20,6 +20,7 @@ from tests.service.conftest import (
     SK,
     VERSION,
     signed_headers,
+    wait_for_delivery,
 )
 
 pytestmark = pytest.mark.slow
@@ -61,14 +62,6 @@ def sdk_client(module: str, cls: str, live_server: Any, monkeypatch: pytest.Monk
         for name, api in client.api_info.items()
     }
     return client
-
-
-def wait_for(predicate: Any, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def test_sdk_sync_async_and_polling(
@@ -131,13 +124,7 @@ def test_callback_retry_survives_in_the_database_and_runs_from_the_scheduler(
     assert response.status_code == 200, response.text
     task_id = response.json()["Result"]["TaskId"]
     receiver.wait(2, timeout=120)  # the retry waits for django-q2's scheduler tick (~30 s)
-    wait_for(
-        lambda: DetectionTask.objects.filter(
-            task_id=task_id, callback_delivered_at__isnull=False
-        ).exists(),
-        30,
-        "the delivery to be recorded",
-    )
+    wait_for_delivery(task_id)
     attempts = CallbackAttempt.objects.filter(task__task_id=task_id)
     assert list(attempts.values_list("attempt", "status_code")) == [(1, 500), (2, 200)]
     assert [json.loads(raw)["TaskId"] for _, raw in receiver.received] == [task_id, task_id]
