@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .fingerprint import Fingerprint
-from .keys import segment_keys, segment_positions
+from .keys import PROBE_FLIPS, SEGMENT_BITS, SEGMENTS, segment_keys, segment_positions
 from .scoring import (
     CENTRE_TOLERANCE,
     DEFAULT_SIMILARITY,
@@ -44,13 +44,10 @@ from .scoring import (
     score_from_distance,
 )
 
-_SEGMENTS = 4
-_SEGMENT_BITS = 24
-_POSITIONS = segment_positions(_SEGMENTS, _SEGMENT_BITS)
-_PROBE_FLIPS = np.concatenate(
-    [[0], np.int64(1) << np.arange(_SEGMENT_BITS, dtype=np.int64)]
-).astype(np.int64)
-_KEY_SPACE = _SEGMENTS << _SEGMENT_BITS
+# The in-memory index uses the database keys' segment layout and radius-1 probes (keys.py),
+# over the round-robin partition only.
+_POSITIONS = segment_positions(SEGMENTS, SEGMENT_BITS)
+_KEY_SPACE = SEGMENTS << SEGMENT_BITS
 _QUERY_CHUNK = 4096
 _TABLE_MIN_ENTRIES = 1 << 21
 _EXACT_MAX = 64
@@ -70,7 +67,7 @@ def _index(prepared: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             for start in range(0, len(hashes), _QUERY_CHUNK)
         ]
     )
-    entries = np.repeat(np.arange(hashes.shape[0] * hashes.shape[1], dtype=np.int64), _SEGMENTS)
+    entries = np.repeat(np.arange(hashes.shape[0] * hashes.shape[1], dtype=np.int64), SEGMENTS)
     order = np.argsort(keys, kind="stable")
     return hashes, keys[order], entries[order]
 
@@ -102,7 +99,7 @@ def _hits(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(prober, orientation, entry) for every index entry a probe of ``start:stop`` lands on."""
     exact = segment_keys(prepared.low[start:stop], _POSITIONS)  # (chunk, 8, segments)
-    probes = (exact[..., None] ^ _PROBE_FLIPS).reshape(-1)
+    probes = (exact[..., None] ^ PROBE_FLIPS).reshape(-1)
     lo, counts = lookup(probes)
     hit = np.flatnonzero(counts)
     counts = counts[hit]
@@ -110,7 +107,7 @@ def _hits(
     per_prober = probes.size // (stop - start)
     source = np.repeat(hit, counts)
     prober = start + source // per_prober
-    orientation = source % per_prober // (_SEGMENTS * len(_PROBE_FLIPS))
+    orientation = source % per_prober // (SEGMENTS * len(PROBE_FLIPS))
     return prober, orientation, entries[np.repeat(lo[hit], counts) + offsets]
 
 
