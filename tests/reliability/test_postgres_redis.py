@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -34,6 +33,7 @@ from tests.service.conftest import (
     stop_child,
     wait_for,
     wait_for_delivery,
+    wait_port,
 )
 
 from .conftest import start_fault_child
@@ -78,18 +78,6 @@ def accept(key: AccessKey, urls: list[str], callback: str, number: int = 0) -> s
         request_id=f"pg{number}",
     )
     return str(reply["TaskId"])
-
-
-def wait_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(log.read_text()) from None
-            time.sleep(0.2)
 
 
 def sync_detect(base: str, urls: list[str]) -> requests.Response:

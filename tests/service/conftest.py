@@ -246,20 +246,25 @@ def qcluster(
     stop_child(process)
 
 
+def wait_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    """Wait (60 s at most) until a child server accepts connections on ``port``."""
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(log.read_text()) from None
+            time.sleep(0.2)
+
+
 @pytest.fixture
 def second_server(transactional_db: None, tmp_path: Path) -> Iterator[str]:
     """The app served by a second process (runserver) on the same database and cache."""
     port = free_port()
     process = start_child(["runserver", "--noreload", f"127.0.0.1:{port}"], tmp_path / "rs.log")
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError((tmp_path / "rs.log").read_text()) from None
-            time.sleep(0.2)
+    wait_port(port, process, tmp_path / "rs.log")
     yield f"http://127.0.0.1:{port}"
     stop_child(process)
 
