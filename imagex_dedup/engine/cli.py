@@ -26,7 +26,7 @@ from .errors import EngineError
 from .fetch import FetchPolicy, fetch_many
 from .fingerprint import Fingerprint, fingerprint_many
 from .grouping import group
-from .loading import DEFAULT_FORMATS
+from .loading import DEFAULT_FORMATS, LoadLimits
 from .scoring import DEFAULT_SIMILARITY, compare
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
@@ -133,10 +133,11 @@ def _image_files(directory: str) -> list[str]:
     return sorted(found)
 
 
-def check_inputs(
-    inputs: list[CheckInput], similarity: float, policy: FetchPolicy
-) -> dict[str, object]:
-    """The ``Result`` object for the inputs; unreadable ones are reported on stderr, left out."""
+def fingerprint_inputs(
+    inputs: list[CheckInput], policy: FetchPolicy, limits: LoadLimits | None = None
+) -> list[tuple[CheckInput, Fingerprint]]:
+    """Fetch (each URL once) and fingerprint the inputs; unreadable ones are reported on
+    stderr and left out."""
     urls = list(dict.fromkeys(item.location for item in inputs if item.is_url))
     downloads = dict(zip(urls, fetch_many(urls, policy), strict=True))
     sources: list[str | bytes | EngineError] = [
@@ -147,12 +148,18 @@ def check_inputs(
         for item, source in zip(inputs, sources, strict=True)
         if not _report(item, source)
     ]
-    fingerprints = fingerprint_many([source for _item, source in loadable])
-    loaded: list[tuple[CheckInput, Fingerprint]] = [
+    fingerprints = fingerprint_many([source for _item, source in loadable], limits=limits)
+    return [
         (item, result)
         for (item, _source), result in zip(loadable, fingerprints, strict=True)
         if not _report(item, result)
     ]
+
+
+def result_object(
+    inputs: list[CheckInput], loaded: list[tuple[CheckInput, Fingerprint]], similarity: float
+) -> dict[str, object]:
+    """The ``Result`` object: ``Score`` when exactly two inputs were given and both loaded."""
     result: dict[str, object] = {}
     if len(inputs) == 2 and len(loaded) == 2:
         result["Score"] = format_score(compare(loaded[0][1], loaded[1][1]))
@@ -162,6 +169,13 @@ def check_inputs(
         for number, members in enumerate(groups)
     }
     return result
+
+
+def check_inputs(
+    inputs: list[CheckInput], similarity: float, policy: FetchPolicy
+) -> dict[str, object]:
+    """The ``Result`` object for the inputs; unreadable ones are reported on stderr, left out."""
+    return result_object(inputs, fingerprint_inputs(inputs, policy), similarity)
 
 
 def _report(item: CheckInput, value: object) -> bool:

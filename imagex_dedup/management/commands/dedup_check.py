@@ -8,7 +8,8 @@ Prints one JSON object on stdout::
 
 ``Library`` lists, for each input that could be read, the stored images it matches (best first),
 looked up in the fingerprint index. Inputs that cannot be read are reported on stderr.
-The CLI's own functions do the checking; URLs are fetched once for it and once for the lookup.
+The CLI's own functions fetch (each URL once) and fingerprint the inputs, with the ``MAX_IMAGE_*``
+limits of the settings; the same fingerprints give the ``Result`` and the library look-up.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandParser
 
 from ...conf import dedup_settings
-from ...engine import EngineError, FetchPolicy, cli, fetch_many, fingerprint
+from ...engine import FetchPolicy, cli
 from ...index import find_similar, load_limits
 from ...models import ImageFingerprint
 
@@ -60,25 +61,15 @@ class Command(BaseCommand):
             similarity = float(dedup_settings.SIMILARITY)
         policy = FetchPolicy(allow_private=options["allow_private_urls"])
         inputs = cli.expand_inputs(options["inputs"], self.parser)
-        result = cli.check_inputs(inputs, similarity, policy)
+        loaded = cli.fingerprint_inputs(inputs, policy, load_limits())
+        library = {
+            item.label: [
+                library_entry(record, score) for record, score in find_similar(new, similarity)
+            ]
+            for item, new in loaded
+        }
         self.stdout.write(
-            json.dumps({"Result": result, "Library": self._library(inputs, similarity, policy)})
+            json.dumps(
+                {"Result": cli.result_object(inputs, loaded, similarity), "Library": library}
+            )
         )
-
-    def _library(
-        self, inputs: list[Any], similarity: float, policy: FetchPolicy
-    ) -> dict[str, list[dict[str, str]]]:
-        urls = [item.location for item in inputs if item.is_url]
-        downloads = dict(zip(urls, fetch_many(urls, policy), strict=True))
-        library: dict[str, list[dict[str, str]]] = {}
-        for item in inputs:
-            source = downloads[item.location] if item.is_url else item.location
-            try:
-                if isinstance(source, EngineError):
-                    raise source
-                new = fingerprint(source, limits=load_limits())
-            except EngineError:
-                continue  # already reported on stderr by the CLI's check
-            matches = find_similar(new, similarity)
-            library[item.label] = [library_entry(record, score) for record, score in matches]
-        return library
