@@ -2,7 +2,8 @@
 
 A real server process (gunicorn, 2 workers x 4 threads, ``--server runserver`` for Django's
 threaded dev server) serves the app with the test settings and a throwaway SQLite database;
-the images (photos of ``tests/data/photos`` and variants) come from a local ``http.server``.
+the images (photos of ``tests/data/photos`` and variants) come from a local ``http.server``
+speaking HTTP/1.1 with keep-alive and a listen backlog of 128, as a CDN would.
 ``--users`` access keys each send signed requests with 2-10 random image URLs at ``--rate``
 per second (default 10, the service's limit) for ``--duration`` seconds; one more key
 (``--hot-rate``, default 15/s) goes over the limit to show the 429s.
@@ -11,13 +12,20 @@ The generator is open-loop: request *i* of a user is due at ``start + i / rate``
 a thread pool whatever the previous answers are doing, so a slow server shows up as latency
 (and as late sends, reported) instead of silently lowering the offered rate.
 
-Run: ``.venv/bin/python bench/load_sync.py [--users 3] [--duration 60] [--rate 10]``
+The server keeps its in-process fingerprint cache (``FINGERPRINT_CACHE_SIZE``, default) unless
+``--no-fingerprint-cache`` is given; with 48 images, nearly every image is a cache hit after the
+first few seconds, so the two runs bracket a service whose clients re-check the same images and
+one that never sees the same bytes twice.
+
+Run: ``.venv/bin/python bench/load_sync.py [--users 3] [--duration 60] [--rate 10]
+[--no-fingerprint-cache]``
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -28,8 +36,6 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
-from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -43,8 +49,9 @@ from loadkit import (
     free_port,
     load_average,
     percentile,
-    serve,
+    serve_files,
     stop,
+    tcp_listen_drops,
     wait_for_port,
     write_photo_set,
 )
@@ -53,11 +60,6 @@ SERVICE_ID = "load"
 QUERY = urlencode(
     {"Action": "GetImageDuplicateDetection", "Version": "2018-08-01", "ServiceId": SERVICE_ID}
 )
-
-
-class QuietFiles(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 @dataclass
@@ -87,6 +89,19 @@ def start_server(kind: str, port: int, env: dict[str, str], log: Path) -> subpro
         command = [sys.executable, "-m", "django", "runserver", "--noreload", f"127.0.0.1:{port}"]
     with log.open("wb") as out:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def without_fingerprint_cache(workdir: Path, env: dict[str, str]) -> dict[str, str]:
+    """The server's environment with settings that turn the fingerprint cache off."""
+    (workdir / "load_sync_settings.py").write_text(
+        "from tests.settings import *  # noqa: F403\n"
+        "IMAGEX_DEDUP = {**IMAGEX_DEDUP, 'FINGERPRINT_CACHE_SIZE': 0}  # noqa: F405\n"
+    )
+    return {
+        **env,
+        "DJANGO_SETTINGS_MODULE": "load_sync_settings",
+        "PYTHONPATH": os.pathsep.join([str(workdir), env["PYTHONPATH"]]),
+    }
 
 
 class LoadRun:
@@ -178,6 +193,11 @@ def main() -> None:
     parser.add_argument("--min-urls", type=int, default=2)
     parser.add_argument("--max-urls", type=int, default=10)
     parser.add_argument("--server", choices=("gunicorn", "runserver"), default="gunicorn")
+    parser.add_argument(
+        "--no-fingerprint-cache",
+        action="store_true",
+        help="serve with FINGERPRINT_CACHE_SIZE 0 (every image decoded and fingerprinted)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="imagex_load_", ignore_cleanup_errors=True) as tmp:
@@ -192,11 +212,13 @@ def main() -> None:
         hot = {"AKhot": "secret-hot"} if args.hot_rate > 0 else {}
         for ak, sk in {**users, **hot}.items():
             AccessKey.objects.create(service=service, access_key_id=ak, secret_access_key=sk)
-        images = serve(partial(QuietFiles, directory=str(workdir / "images")))
+        images = serve_files(workdir / "images")
         urls = [f"{images}/{name}" for name in write_photo_set(workdir / "images")]
 
         port = free_port()
         log = workdir / "server.log"
+        if args.no_fingerprint_cache:
+            env = without_fingerprint_cache(workdir, env)
         server = start_server(args.server, port, env, log)
         try:
             wait_for_port(port, server, log)
@@ -206,6 +228,7 @@ def main() -> None:
             run.samples.clear()
             time.sleep(1.5)  # let the warm-up requests leave the 1 s throttle window
             load_before = load_average()
+            drops_before = tcp_listen_drops()
             cpu = ProcessCPU(server.pid)
             cpu.start()
             own_before = resource.getrusage(resource.RUSAGE_SELF)
@@ -233,6 +256,7 @@ def main() -> None:
             server_cpu = cpu.stop()
             own_after = resource.getrusage(resource.RUSAGE_SELF)
             load_after = load_average()
+            drops = tcp_listen_drops() - drops_before
         finally:
             stop(server)
         wall = cpu.wall
@@ -242,9 +266,11 @@ def main() -> None:
         print(
             f"# sync load: {args.server}, {args.users} users at {args.rate}/s"
             f" + 1 at {args.hot_rate}/s, {args.duration:.0f} s, "
-            f"{args.min_urls}-{args.max_urls} URLs/request, {len(urls)} images"
+            f"{args.min_urls}-{args.max_urls} URLs/request, {len(urls)} images, fingerprint cache"
+            f" {'off' if args.no_fingerprint_cache else 'on'}"
         )
         print(f"load average before {load_before}, after {load_after}")
+        print(f"TCP connection attempts dropped by full listen queues (machine-wide): {drops}")
         in_limit = [s for s in run.samples if s.user in users]
         for label, part in (
             ("in-limit users", in_limit),

@@ -7,6 +7,7 @@ servers) is ``bench_service``'s; this module adds what load and fault runs need 
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -14,7 +15,7 @@ import sys
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +43,10 @@ __all__ = [
     "load_average",
     "percentile",
     "serve",
+    "serve_files",
     "start",
     "stop",
+    "tcp_listen_drops",
     "wait_for_port",
     "write_photo_set",
 ]
@@ -72,6 +75,40 @@ def write_photo_set(directory: Path) -> list[str]:
             (directory / name).write_bytes(buffer.getvalue())
             names.append(name)
     return names
+
+
+class QuietFiles(SimpleHTTPRequestHandler):
+    """Static files over HTTP/1.1 with keep-alive (as a CDN answers), without a request log."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class _FileServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # socketserver's default listen backlog is 5: bursts of concurrent downloads overflow it and
+    # every dropped SYN costs the client a 1 s (then 2 s, ...) retransmission, a stall no CDN adds.
+    request_queue_size = 128
+
+
+def serve_files(directory: Path) -> str:
+    """Base URL of a loopback file server (thread per connection) for ``directory``."""
+    handler = functools.partial(QuietFiles, directory=str(directory))
+    server = _FileServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def tcp_listen_drops() -> int:
+    """Machine-wide count of connection attempts dropped by full listen queues (ListenDrops)."""
+    lines = Path("/proc/net/netstat").read_text().splitlines()
+    for names, values in zip(lines[::2], lines[1::2], strict=False):
+        if names.startswith("TcpExt:"):
+            fields = dict(zip(names.split()[1:], values.split()[1:], strict=True))
+            return int(fields.get("ListenDrops", 0))
+    return 0
 
 
 def load_average() -> str:

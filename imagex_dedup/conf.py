@@ -61,6 +61,9 @@ DEFAULTS: dict[str, Any] = {
     "SERVICE_MAX_BODY_BYTES": 2 * 1024 * 1024,
     "SYNC_TIME_BUDGET": 30.0,
     "MAX_URLS_PER_REQUEST": 1000,
+    # Fingerprints kept per process, keyed by the SHA-256 of the image bytes (LRU; ~0.5 KB
+    # each): bytes seen recently are not decoded again. 0 turns the cache off.
+    "FINGERPRINT_CACHE_SIZE": 10_000,
     # --- review and merge ---------------------------------------------------------------
     # Delete merged duplicates (True) or keep them, flagged in the merge log (False).
     "MERGE_DELETE_DUPLICATES": True,

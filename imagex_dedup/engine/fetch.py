@@ -415,33 +415,42 @@ def fetch_many(
     *,
     max_workers: int = 8,
     deadline: float | None = None,
+    session: requests.Session | None = None,
 ) -> list[bytes | FetchError]:
     """Download many URLs concurrently over one pooled session.
 
     Returns bodies or :class:`FetchError` objects in the order of ``urls``. ``deadline`` bounds
     the whole batch in seconds: downloads still running then are stopped and, like those never
-    started, come back as ``FetchError("timeout")``.
+    started, come back as ``FetchError("timeout")``. ``session``, if given, must come from
+    :func:`create_session` (its pooled connections are then kept for the next batch, and it is
+    not closed); by default the batch has a session of its own, closed at the end.
     """
     policy = policy or FetchPolicy()
     if not urls:
         return []
     workers = max(1, min(max_workers, len(urls)))
+    own_session = None
+    if session is None:
+        own_session = session = create_session(policy, pool_size=workers)
+    else:
+        _require_guarded(session, policy)
     batch_end = None if deadline is None else time.monotonic() + deadline
     late = FetchError("timeout", f"the batch deadline of {deadline} s passed first")
     results: list[bytes | FetchError] = [late] * len(urls)
-    with (
-        create_session(policy, pool_size=workers) as session,
-        ThreadPoolExecutor(workers, thread_name_prefix="imagex-fetch") as pool,
-    ):
-        futures = {
-            pool.submit(_fetch_or_error, url, policy, session, batch_end): index
-            for index, url in enumerate(urls)
-        }
-        done, pending = wait(futures, timeout=deadline)
-        for future in pending:
-            future.cancel()  # those already running stop at batch_end by themselves
-        for future in done:
-            results[futures[future]] = future.result()
+    try:
+        with ThreadPoolExecutor(workers, thread_name_prefix="imagex-fetch") as pool:
+            futures = {
+                pool.submit(_fetch_or_error, url, policy, session, batch_end): index
+                for index, url in enumerate(urls)
+            }
+            done, pending = wait(futures, timeout=deadline)
+            for future in pending:
+                future.cancel()  # those already running stop at batch_end by themselves
+            for future in done:
+                results[futures[future]] = future.result()
+    finally:
+        if own_session is not None:
+            own_session.close()
     return results
 
 

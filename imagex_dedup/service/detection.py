@@ -8,6 +8,9 @@ them); they are left out of the grouping and listed in the extension key ``Faile
 
 from __future__ import annotations
 
+import http.cookiejar
+import os
+import threading
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -15,15 +18,24 @@ from typing import TYPE_CHECKING, Any
 from imagex_dedup.conf import dedup_settings
 from imagex_dedup.engine.cli import format_score
 from imagex_dedup.engine.errors import EngineError, FetchError
-from imagex_dedup.engine.fetch import FetchPolicy, fetch_many
+from imagex_dedup.engine.fetch import FetchPolicy, create_session, fetch_many
 from imagex_dedup.engine.fingerprint import Fingerprint, fingerprint_image
 from imagex_dedup.engine.grouping import group
 from imagex_dedup.engine.loading import LoadLimits, load_image
 from imagex_dedup.engine.scoring import compare
 from imagex_dedup.service.errors import ServiceError
+from imagex_dedup.service.fpcache import fingerprint_cache
 
 if TYPE_CHECKING:
+    import requests
+
     from imagex_dedup.models import DetectionService
+
+# Kept-alive connections per host, shared by the requests of one process; more concurrent
+# downloads to one host than this open extra connections that are not kept.
+_POOL_SIZE = 32
+_sessions: dict[tuple[int, bool], requests.Session] = {}
+_sessions_lock = threading.Lock()
 
 
 def fetch_policy(service: DetectionService) -> FetchPolicy:
@@ -35,6 +47,29 @@ def fetch_policy(service: DetectionService) -> FetchPolicy:
         allow_private=service.allow_private_urls,
         allowed_hosts=frozenset(hosts) or None,
     )
+
+
+def shared_session(policy: FetchPolicy) -> requests.Session:
+    """The process's guarded download session for ``policy.allow_private``.
+
+    Requests reuse its kept-alive connections (no new TCP and TLS handshake, no new DNS lookup
+    for a host fetched recently). Reuse keeps the SSRF guarantees: each connection was opened by
+    the guarded transport to an address it checked, under the same ``allow_private`` (the two
+    values never share a pool); a pool serves one scheme, host and port, and every URL and
+    redirect hop still passes ``check_url_safe`` with its own service's policy (allowed hosts)
+    before it is requested. Cookies are never kept, so nothing set by a host for one request is
+    sent with another.
+    """
+    key = (os.getpid(), policy.allow_private)  # a forked child opens its own connections
+    session = _sessions.get(key)
+    if session is None:
+        with _sessions_lock:
+            session = _sessions.get(key)
+            if session is None:
+                session = create_session(policy, pool_size=_POOL_SIZE)
+                session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+                _sessions[key] = session
+    return session
 
 
 def failure_code(error: EngineError) -> str:
@@ -59,18 +94,21 @@ def detect(
 
     # Each distinct URL is fetched and fingerprinted once; every input position gets its outcome.
     distinct = list(dict.fromkeys(urls))
-    bodies = fetch_many(distinct, policy, deadline=budget)
+    bodies = fetch_many(distinct, policy, deadline=budget, session=shared_session(policy))
     check_budget()
     limits = LoadLimits(
         max_bytes=int(dedup_settings.MAX_IMAGE_BYTES),
         max_pixels=int(dedup_settings.MAX_IMAGE_PIXELS),
     )
+    cache = fingerprint_cache()
     outcomes: dict[str, Fingerprint | EngineError] = {}
     for url, body in zip(distinct, bodies, strict=True):
         try:
             if isinstance(body, FetchError):
                 raise body
-            outcomes[url] = _fingerprint(body, limits)
+            # Bytes seen recently (a re-checked URL, one picture under several URLs) are not
+            # decoded again; failures are not cached.
+            outcomes[url] = cache.get_or_compute(body, limits, _fingerprint)
         except EngineError as error:
             outcomes[url] = error
         check_budget()

@@ -27,6 +27,7 @@ from PIL import Image
 
 from imagex_dedup.engine.variants import make_variant
 from imagex_dedup.models import AccessKey, DetectionService
+from imagex_dedup.service.fpcache import fingerprint_cache
 from imagex_dedup.volc.signing import Credentials, sign_request
 from tests.conftest import image_bytes, photo_path
 
@@ -81,6 +82,14 @@ def _fresh_rate_limits() -> Iterator[None]:
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_fingerprint_cache() -> Iterator[None]:
+    """Each test starts with an empty in-process fingerprint cache (and leaves one)."""
+    fingerprint_cache().clear()
+    yield
+    fingerprint_cache().clear()
 
 
 @pytest.fixture
