@@ -22,9 +22,9 @@ Group semantics:
 * a backend group (or a subject and its matches) is *joined*: its refs end up in one open group,
   merging the open groups they already belong to (the oldest group survives, the others are
   deleted);
-* a pair a person dismissed (``DismissedPair``) is never put in one open group again: refs and
-  groups are added to the subject's cluster in order and skipped when they would bring a
-  dismissed pair together;
+* a pair a person dismissed (``DismissedPair``), or two members of one merged group (a merge
+  that kept its duplicates), is never put in one open group again: refs and groups are added to
+  the subject's cluster in order and skipped when they would bring such a pair together;
 * each member's ``score`` is its similarity to the group's primary (computed from the stored
   fingerprints; otherwise the backend's ``Score`` for a pair, else the threshold, a lower bound);
   the primary is the member whose image was indexed first, unless someone chose a keeper
@@ -95,9 +95,21 @@ def _lock_groups(group_ids: Iterable[int]) -> list[DuplicateGroup]:
     )
 
 
-def _dismissed(refs: set[str]) -> set[tuple[str, str]]:
+def _never_together(refs: set[str]) -> set[tuple[str, str]]:
+    """Ordered pairs among ``refs`` that must not share an open group: pairs a person dismissed,
+    and members of one *merged* group (a merge with ``MERGE_DELETE_DUPLICATES = False`` keeps the
+    duplicates; a later check must not put them up for review again; undo reopens the group)."""
     rows = DismissedPair.objects.filter(ref_a__in=refs, ref_b__in=refs)
-    return set(rows.values_list("ref_a", "ref_b"))
+    pairs = set(rows.values_list("ref_a", "ref_b"))
+    merged: dict[int, set[str]] = {}
+    members = DuplicateGroupMember.objects.filter(
+        ref_query(refs), group__status=DuplicateGroup.Status.MERGED
+    )
+    for member in members:
+        merged.setdefault(member.group_id, set()).add(member.ref)
+    for group_refs in merged.values():
+        pairs.update(DismissedPair.ordered(a, b) for a, b in combinations(group_refs, 2))
+    return pairs
 
 
 def _conflicts(unit: set[str], cluster: set[str], dismissed: set[tuple[str, str]]) -> bool:
@@ -207,7 +219,7 @@ def join(
         by_group: dict[int, set[str]] = {pk: set() for pk in groups}
         for member in DuplicateGroupMember.objects.filter(group__in=groups.values()):
             by_group[member.group_id].add(member.ref)
-        dismissed = _dismissed(set(refs).union(*by_group.values()))
+        dismissed = _never_together(set(refs).union(*by_group.values()))
         joined, loose = _cluster(refs, by_group, dismissed)
         if not joined and not loose:
             return None

@@ -152,11 +152,12 @@ def test_dismissed_pairs_are_never_regrouped() -> None:
     assert set(members(other)) == {ref(2), ref(4)}
 
 
-def test_closed_groups_are_not_reopened() -> None:
+def test_closed_groups_are_not_reopened_and_merged_pairs_stay_apart() -> None:
     group = results.join([ref(1), ref(2)], similarity=0.84, backend="local")
     DuplicateGroup.objects.filter(pk=group.pk).update(status=DuplicateGroup.Status.MERGED)
-    again = results.join([ref(1), ref(2)], similarity=0.84, backend="local")
-    assert again.pk != group.pk
+    assert results.join([ref(1), ref(2)], similarity=0.84, backend="local") is None
+    again = results.join([ref(1), ref(2), ref(3)], similarity=0.84, backend="local")
+    assert again.pk != group.pk and set(members(again)) == {ref(1), ref(3)}
     group.refresh_from_db()
     assert group.status == DuplicateGroup.Status.MERGED and group.members.count() == 2
 

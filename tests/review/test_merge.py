@@ -17,6 +17,7 @@ from imagex_dedup.merge import (
     undo_merge,
 )
 from imagex_dedup.models import DismissedPair, DuplicateGroup, ImageFingerprint, MergeLog
+from imagex_dedup.tasks import check_object
 from tests.review.conftest import make_group, make_photo
 from tests.testapp.models import Album, Comment, Photo, Print, Profile, Tagging
 
@@ -258,6 +259,20 @@ def test_keep_duplicates(world):
     world["album"].refresh_from_db()
     assert world["album"].cover_id == world["dup1"].pk
     assert DuplicateGroup.objects.get(pk=world["group"].pk).status == "open"
+
+
+@override_settings(IMAGEX_DEDUP={"MERGE_DELETE_DUPLICATES": False})
+def test_kept_duplicates_are_not_regrouped_by_later_checks(world):
+    merge_group(world["group"])
+    for name in ("keeper", "dup1", "dup2"):
+        check_object("testapp", "photo", str(world[name].pk), "image")
+    assert not DuplicateGroup.objects.filter(status="open").exists()
+
+    new = make_photo("new", width=400)
+    check_object("testapp", "photo", str(new.pk), "image")
+    group = DuplicateGroup.objects.get(status="open")
+    members = set(group.members.values_list("object_id", flat=True))
+    assert members == {str(new.pk), str(world["keeper"].pk)}  # dup1/dup2 stay merged away
 
 
 @override_settings(IMAGEX_DEDUP={"MERGE_DELETE_FILES": True})
