@@ -117,6 +117,31 @@ def check_backend(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 
 
 @register(Tags.compatibility)
+def check_rates(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """``SERVICE_RATE`` and ``STATUS_RATE`` must be ``None`` or ``"<count>/<s|m|h|d>"``."""
+    from .api.throttling import parse_rate
+    from .conf import dedup_settings
+
+    errors: list[CheckMessage] = []
+    for name in ("SERVICE_RATE", "STATUS_RATE"):
+        rate = getattr(dedup_settings, name)
+        try:
+            valid = rate is None or parse_rate(rate)[0] > 0
+        except (AttributeError, KeyError, ValueError):
+            valid = False
+        if not valid:
+            errors.append(
+                Error(
+                    f'IMAGEX_DEDUP["{name}"] = {rate!r} is not a rate.',
+                    hint='Write a positive count per second, minute, hour or day ("10/s", '
+                    '"600/m"), or None for no limit.',
+                    id="imagex_dedup.E009",
+                )
+            )
+    return errors
+
+
+@register(Tags.compatibility)
 def check_imagex_backend(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """W010-W015: settings the ``imagex`` backend needs (only when it is selected)."""
     from .backends.imagex_config import check_imagex_settings

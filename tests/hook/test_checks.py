@@ -6,7 +6,7 @@ import pytest
 from django.core import checks
 from django.test import override_settings
 
-from imagex_dedup.checks import check_backend, check_registered_models
+from imagex_dedup.checks import check_backend, check_rates, check_registered_models
 
 
 def ids(messages: list[checks.CheckMessage]) -> list[str]:
@@ -15,7 +15,7 @@ def ids(messages: list[checks.CheckMessage]) -> list[str]:
 
 def run_checks() -> list[checks.CheckMessage]:
     """Our registration and backend checks (the whole suite would also import every URLconf)."""
-    return check_registered_models() + check_backend()
+    return check_registered_models() + check_backend() + check_rates()
 
 
 def test_test_settings_pass() -> None:
@@ -49,6 +49,19 @@ def test_models_setting_mistakes(models_setting, expected, text) -> None:
 def test_file_field_passes() -> None:
     with override_settings(IMAGEX_DEDUP={"MODELS": {"testapp.Document": "file"}}):
         assert ids(run_checks()) == []
+
+
+@pytest.mark.parametrize("rate", ["10", "ten/s", "10/fortnight", "0/s", 10])
+def test_malformed_rates(rate) -> None:
+    with override_settings(IMAGEX_DEDUP={"SERVICE_RATE": rate, "STATUS_RATE": "5/minute"}):
+        messages = check_rates()
+    assert ids(messages) == ["imagex_dedup.E009"]
+    assert "SERVICE_RATE" in messages[0].msg
+
+
+def test_no_rate_limit_is_allowed() -> None:
+    with override_settings(IMAGEX_DEDUP={"SERVICE_RATE": None, "STATUS_RATE": "5/minute"}):
+        assert check_rates() == []
 
 
 def test_unknown_backend() -> None:

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from rest_framework.test import APIClient
 
+from imagex_dedup.api.throttling import ServiceCallerThrottle
 from imagex_dedup.models import AccessKey, DetectionService, DetectionTask, UsageRecord
 from imagex_dedup.volc.errors import ERRORS
 from imagex_dedup.volc.signing import Credentials, sign_request
@@ -142,18 +143,46 @@ def test_basic_auth_with_a_wrong_password(client, service) -> None:
     assert error_of(response) == expect("InvalidAccessKey")
 
 
-def test_eleventh_detection_in_a_second_is_throttled(api) -> None:
-    codes = [
-        api.detect({"Urls": []}).json()["ResponseMetadata"]["Error"]["Code"] for _ in range(11)
-    ]
+@pytest.fixture
+def clock(monkeypatch) -> list[float]:
+    """The rate limiter's clock, frozen; tests move it on by changing ``clock[0]``."""
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(ServiceCallerThrottle, "timer", staticmethod(lambda: now[0]))
+    return now
+
+
+def codes_of(responses) -> list[str]:
+    return [r.json()["ResponseMetadata"]["Error"]["Code"] for r in responses]
+
+
+def test_eleventh_detection_at_once_is_throttled(api, clock) -> None:
+    codes = codes_of(api.detect({"Urls": []}) for _ in range(11))
     assert codes == ["InvalidParameter"] * 10 + ["FlowLimitExceeded"]
     response = api.detect({"Urls": []})
     assert error_of(response) == (429, "FlowLimitExceeded", ERRORS["FlowLimitExceeded"].code_n)
-    assert int(response["Retry-After"]) >= 1
+    assert response["Retry-After"] == "1"  # the next token is 0.1 s away; whole seconds, >= 1
+    clock[0] += 0.1
+    assert codes_of([api.detect({"Urls": []}) for _ in range(2)]) == [
+        "InvalidParameter",
+        "FlowLimitExceeded",
+    ]
 
 
-def test_status_polling_is_limited_to_five_per_second(api) -> None:
-    codes = [api.status("f" * 32).json()["ResponseMetadata"]["Error"]["Code"] for _ in range(6)]
+def test_a_client_pacing_at_the_limit_is_never_throttled(api, clock) -> None:
+    """10/s with up to 90 ms of jitter either way, for 3 s: DRF's sliding log refused some."""
+    jitter = [0.09, -0.09, 0.0, 0.05, -0.05, 0.02, -0.02]
+    start, codes = clock[0], []
+    for i in range(30):
+        clock[0] = start + i * 0.1 + jitter[i % len(jitter)]
+        codes += codes_of([api.detect({"Urls": []})])
+    assert codes == ["InvalidParameter"] * 30
+    clock[0] = start + 3.0  # a burst on top of the paced requests: at most 10 more, then 429
+    burst = codes_of(api.detect({"Urls": []}) for _ in range(11))
+    assert burst.count("InvalidParameter") <= 10 and burst[-1] == "FlowLimitExceeded"
+
+
+def test_status_polling_is_limited_to_five_per_second(api, clock) -> None:
+    codes = codes_of(api.status("f" * 32) for _ in range(6))
     assert codes == ["TaskNotFound"] * 5 + ["FlowLimitExceeded"]
     assert api.detect({"Urls": []}).status_code == 400  # detection has its own budget
 

@@ -140,14 +140,17 @@ def test_rate_limit_holds_across_server_processes(live_server, live_service, sec
 
     cache.clear()
     started = time.monotonic()
-    statuses = [
-        signed_call(servers[i % 2], "POST", query, {"Urls": []}).status_code for i in range(10)
-    ]
-    eleventh = signed_call(live_server.url, "POST", query, {"Urls": []})
-    twelfth = signed_call(second_server, "POST", query, {"Urls": []})
+    responses = [signed_call(servers[i % 2], "POST", query, {"Urls": []}) for i in range(30)]
     elapsed = time.monotonic() - started
-    assert elapsed < 1.0, f"too slow to test a per-second limit: {elapsed:.2f} s"
-    assert statuses == [400] * 10  # refused as invalid, but counted
-    for response in (eleventh, twelfth):
-        error = response.json()["ResponseMetadata"]["Error"]
-        assert (response.status_code, error["Code"]) == (429, "FlowLimitExceeded")
+    assert elapsed < 2.0, f"too slow to test a per-second limit: {elapsed:.2f} s"
+    statuses = [response.status_code for response in responses]
+    assert set(statuses) == {400, 429}  # 400: allowed (and refused as invalid), but counted
+    # One bucket for both processes: 10 at once plus one per 0.1 s since the first request.
+    # Two separate buckets would each allow that much (30 requests, all of them, here).
+    assert statuses.count(400) <= 10 + int(elapsed / 0.1) + 1 < 30
+    assert statuses[:10] == [400] * 10
+    for server in (0, 1):  # each server refused some: they read the same budget
+        refused = [r for i, r in enumerate(responses) if i % 2 == server and r.status_code == 429]
+        assert refused
+        error = refused[0].json()["ResponseMetadata"]["Error"]
+        assert error["Code"] == "FlowLimitExceeded" and int(refused[0].headers["Retry-After"]) >= 1
