@@ -1,5 +1,12 @@
 from .errors import EngineError, FetchError, ImageLoadError, UnsafeURLError
-from .fetch import FetchPolicy, check_url_safe, create_session, fetch_many, fetch_url
+from .fetch import (
+    FetchPolicy,
+    check_url_safe,
+    create_session,
+    fetch_many,
+    fetch_url,
+    iter_fetch,
+)
 from .fingerprint import (
     FINGERPRINT_VERSION,
     Fingerprint,
@@ -34,6 +41,7 @@ __all__ = [
     "fingerprint_many",
     "group",
     "index_keys",
+    "iter_fetch",
     "load_image",
     "query_keys",
 ]

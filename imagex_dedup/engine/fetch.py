@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urljoin
@@ -424,10 +424,37 @@ def fetch_many(
     started, come back as ``FetchError("timeout")``. ``session``, if given, must come from
     :func:`create_session` (its pooled connections are then kept for the next batch, and it is
     not closed); by default the batch has a session of its own, closed at the end.
+
+    All bodies are held at once: to process many large downloads in bounded memory, consume
+    :func:`iter_fetch` instead.
+    """
+    results: list[bytes | FetchError] = [b""] * len(urls)
+    for index, body in iter_fetch(
+        urls, policy, max_workers=max_workers, deadline=deadline, session=session
+    ):
+        results[index] = body
+    return results
+
+
+def iter_fetch(
+    urls: Sequence[str],
+    policy: FetchPolicy | None = None,
+    *,
+    max_workers: int = 8,
+    deadline: float | None = None,
+    session: requests.Session | None = None,
+) -> Iterator[tuple[int, bytes | FetchError]]:
+    """``(index, body or FetchError)`` for each of ``urls``, in the order downloads finish.
+
+    Bounded memory: a new download starts only when the caller has taken a finished one, so at
+    most ``max_workers`` bodies (each at most ``policy.max_bytes``) exist at any time besides
+    the ones the caller keeps. A request of 1,000 URLs of 50 MB never holds 50 GB. ``deadline``
+    and ``session`` as in :func:`fetch_many`; every index is yielded exactly once (the ones the
+    deadline stopped or never started as ``FetchError("timeout")``).
     """
     policy = policy or FetchPolicy()
     if not urls:
-        return []
+        return
     workers = max(1, min(max_workers, len(urls)))
     own_session = None
     if session is None:
@@ -435,23 +462,34 @@ def fetch_many(
     else:
         _require_guarded(session, policy)
     batch_end = None if deadline is None else time.monotonic() + deadline
-    late = FetchError("timeout", f"the batch deadline of {deadline} s passed first")
-    results: list[bytes | FetchError] = [late] * len(urls)
+    queued = iter(enumerate(urls))
     try:
         with ThreadPoolExecutor(workers, thread_name_prefix="imagex-fetch") as pool:
-            futures = {
-                pool.submit(_fetch_or_error, url, policy, session, batch_end): index
-                for index, url in enumerate(urls)
-            }
-            done, pending = wait(futures, timeout=deadline)
-            for future in pending:
-                future.cancel()  # those already running stop at batch_end by themselves
-            for future in done:
-                results[futures[future]] = future.result()
+            running: dict[Future[bytes | FetchError], int] = {}
+
+            def start_next() -> None:
+                for index, url in queued:
+                    future = pool.submit(_fetch_or_error, url, policy, session, batch_end)
+                    running[future] = index
+                    return
+
+            for _ in range(workers):
+                start_next()
+            while running:
+                remaining = None if batch_end is None else max(0.0, batch_end - time.monotonic())
+                done, _ = wait(running, timeout=remaining, return_when=FIRST_COMPLETED)
+                if not done:  # the batch deadline passed; running downloads stop by themselves
+                    break
+                for future in done:
+                    index = running.pop(future)
+                    yield index, future.result()
+                    start_next()
+            late = FetchError("timeout", f"the batch deadline of {deadline} s passed first")
+            for index in sorted([*running.values(), *(index for index, _ in queued)]):
+                yield index, late
     finally:
         if own_session is not None:
             own_session.close()
-    return results
 
 
 def _fetch_or_error(

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from imagex_dedup.conf import dedup_settings
 from imagex_dedup.engine.cli import format_score
 from imagex_dedup.engine.errors import EngineError, FetchError
-from imagex_dedup.engine.fetch import FetchPolicy, create_session, fetch_many
+from imagex_dedup.engine.fetch import FetchPolicy, create_session, iter_fetch
 from imagex_dedup.engine.fingerprint import Fingerprint, fingerprint_image
 from imagex_dedup.engine.grouping import group
 from imagex_dedup.engine.loading import LoadLimits, load_image
@@ -93,16 +93,17 @@ def detect(
             raise ServiceError("RequestTimeout", f"Detection did not finish within {budget:g} s.")
 
     # Each distinct URL is fetched and fingerprinted once; every input position gets its outcome.
+    # Bodies are fingerprinted as they arrive and dropped: a request holds a few at a time.
     distinct = list(dict.fromkeys(urls))
-    bodies = fetch_many(distinct, policy, deadline=budget, session=shared_session(policy))
-    check_budget()
     limits = LoadLimits(
         max_bytes=int(dedup_settings.MAX_IMAGE_BYTES),
         max_pixels=int(dedup_settings.MAX_IMAGE_PIXELS),
     )
     cache = fingerprint_cache()
     outcomes: dict[str, Fingerprint | EngineError] = {}
-    for url, body in zip(distinct, bodies, strict=True):
+    downloads = iter_fetch(distinct, policy, deadline=budget, session=shared_session(policy))
+    for index, body in downloads:
+        url = distinct[index]
         try:
             if isinstance(body, FetchError):
                 raise body
@@ -111,6 +112,7 @@ def detect(
             outcomes[url] = cache.get_or_compute(body, limits, _fingerprint)
         except EngineError as error:
             outcomes[url] = error
+        del body
         check_budget()
     usable: list[int] = []
     fingerprints: list[Fingerprint] = []

@@ -21,6 +21,7 @@ from imagex_dedup.engine.fetch import (
     create_session,
     fetch_many,
     fetch_url,
+    iter_fetch,
     is_public_address,
 )
 
@@ -363,6 +364,28 @@ def test_fetch_many_deadline(http_server, jpeg_bytes) -> None:
     assert time.monotonic() - started < 4.0  # without the deadline: 8 s or more
     assert results[0] == jpeg_bytes
     assert [error.code for error in results[1:]] == ["timeout"] * 4
+
+
+def test_iter_fetch_starts_a_download_only_when_one_was_taken(http_server, jpeg_bytes) -> None:
+    """Bounded memory: while the caller holds a body, no more than max_workers are fetched."""
+    urls = [http_server.url(f"/image?n={n}") for n in range(6)]
+    downloads = iter_fetch(urls, LOOPBACK, max_workers=2)
+    first_index, first = next(downloads)
+    time.sleep(0.3)  # both workers are free by now, but nothing was taken since
+    assert first == jpeg_bytes and len(http_server.requests) == 2
+    rest = list(downloads)
+    assert sorted([first_index, *(index for index, _ in rest)]) == list(range(6))
+    assert all(body == jpeg_bytes for _, body in rest)
+    assert len(http_server.requests) == 6
+
+
+def test_iter_fetch_yields_every_index_once_when_the_deadline_passes(http_server) -> None:
+    urls = [http_server.url("/image")] + [http_server.url("/slow-body")] * 3
+    policy = FetchPolicy(allow_private=True, timeout=30.0)
+    outcomes = dict(iter_fetch(urls, policy, max_workers=2, deadline=1.0))
+    assert sorted(outcomes) == [0, 1, 2, 3]
+    assert [outcomes[i].code for i in (1, 2, 3)] == ["timeout"] * 3
+    assert len(http_server.requests) <= 3  # the last one never started
 
 
 def test_fetch_many_of_nothing() -> None:
