@@ -21,8 +21,8 @@ from imagex_dedup.engine.fetch import (
     create_session,
     fetch_many,
     fetch_url,
-    iter_fetch,
     is_public_address,
+    iter_fetch,
 )
 
 LOOPBACK = FetchPolicy(allow_private=True, timeout=5.0, max_bytes=1024 * 1024)
