@@ -7,9 +7,12 @@ near-duplicate (a re-encoded copy with a small brightness change, a 4 % crop and
 Rows of ``testapp.Photo`` are bulk-created (no signals) in a throwaway SQLite database in a temp
 directory; then ``dedup_scan --workers 2`` runs in this process, its pool as child processes.
 
-Reported: generation time, scan time and throughput (images/s), peak RSS of this process and of
-the process tree (/proc, sampled every 0.2 s), planted pairs recovered as one group, other
-groups, and the load average before and after.
+Reported: generation time, scan time and throughput (images/s), the CPU time of this process
+(the scan's parent: storing, checking, linking) and of the pool workers per image, the parent's
+CPU per image and the rate in tenths of the run (how the cost grows with the library), peak RSS
+of this process and of the process tree (/proc, sampled every 0.2 s), planted pairs recovered as
+one group, other groups, and the load average before, during (per tenth) and after.
+With ``--progress``, a line per tenth on stderr as the scan goes (partial figures of a long run).
 
 Run: ``.venv/bin/python bench/bench_scan_scale.py [--n 10000] [--workers 2] [--keep]``
 """
@@ -198,6 +201,57 @@ class TreeMemory:
         self._thread.join()
 
 
+def _cpu_s(who: int = resource.RUSAGE_SELF) -> float:
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+class Segments:
+    """Parent CPU, wall time and load per tenth of the scan, from the command's batches."""
+
+    def __init__(self, n: int, tree: TreeMemory | None = None, report: bool = False) -> None:
+        self.n, self.tree, self.report = n, tree, report
+        self.step = max(1, n // 10)
+        self.done = 0
+        self.rows: list[dict[str, object]] = []
+        self._mark = (0, time.perf_counter(), _cpu_s())
+
+    def batch_done(self, size: int) -> None:
+        self.done += size
+        start, wall0, cpu0 = self._mark
+        if self.done - start < self.step and self.done < self.n:
+            return
+        wall, cpu = time.perf_counter(), _cpu_s()
+        images = self.done - start
+        row = {
+            "library": self.done,
+            "images": images,
+            "parent_cpu_ms_per_image": round(1000 * (cpu - cpu0) / images, 2),
+            "images_per_s": round(images / (wall - wall0), 1),
+            "load_1min": round(os.getloadavg()[0], 1),
+        }
+        self.rows.append(row)
+        self._mark = (self.done, wall, cpu)
+        if self.report:
+            peak = self.tree.peak / 2**20 if self.tree else 0
+            sys.stderr.write(f"\n{json.dumps(row)} tree peak {peak:.0f} MB\n")
+
+    def command(self) -> object:
+        """A ``dedup_scan`` command whose batches are counted here."""
+        from imagex_dedup.management.commands.dedup_scan import Command
+
+        segments = self
+
+        class CountedScan(Command):
+            @staticmethod
+            def _store_and_check(batch):  # type: ignore[no-untyped-def]
+                result = Command._store_and_check(batch)
+                segments.batch_done(batch.size)
+                return result
+
+        return CountedScan()
+
+
 def run(n: int, workers: int, keep: bool, progress: bool = False) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix="bench_scan_"))
     media = work / "media"
@@ -217,15 +271,26 @@ def run(n: int, workers: int, keep: bool, progress: bool = False) -> dict[str, o
 
     call_command("migrate", run_syncdb=True, verbosity=0)
     started = time.perf_counter()
-    Photo.objects.bulk_create(
-        (Photo(title=str(i), image=f"photos/{i:07d}.jpg") for i in range(n)), batch_size=5000
-    )
+    step = 5000  # bulk_create makes a list of what it is given: in slices, memory stays flat
+    for start in range(0, n, step):
+        Photo.objects.bulk_create(
+            Photo(title=str(i), image=f"photos/{i:07d}.jpg")
+            for i in range(start, min(start + step, n))
+        )
     rows_s = time.perf_counter() - started
 
-    with TreeMemory(report_every=60.0 if progress else 0.0) as tree:
+    load_start = os.getloadavg()
+    rss_start = _tree_rss(os.getpid())
+    with TreeMemory(report_every=300.0 if progress else 0.0) as tree:
+        segments = Segments(n, tree, report=progress)
+        command = segments.command()
+        cpu_self, cpu_children = _cpu_s(), _cpu_s(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
-        call_command("dedup_scan", workers=workers, batch_size=500, no_progress=not progress)
+        call_command(command, workers=workers, batch_size=500, no_progress=not progress)
         scan_s = time.perf_counter() - started
+        # The pool's workers have been reaped when the command returns.
+        cpu_self = _cpu_s() - cpu_self
+        cpu_children = _cpu_s(resource.RUSAGE_CHILDREN) - cpu_children
     load_after = os.getloadavg()
 
     # Photo pk i + 1 holds file i (bulk_create on a fresh table numbers from 1).
@@ -245,8 +310,12 @@ def run(n: int, workers: int, keep: bool, progress: bool = False) -> dict[str, o
         "bulk_create_s": round(rows_s, 1),
         "scan_s": round(scan_s, 1),
         "images_per_s": round(n / scan_s, 1),
+        "parent_cpu_ms_per_image": round(1000 * cpu_self / n, 2),
+        "workers_cpu_ms_per_image": round(1000 * cpu_children / n, 2),
+        "by_tenth": segments.rows,
         "peak_rss_self_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "peak_rss_worker_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+        "rss_tree_at_scan_start_mb": round(rss_start / 2**20),
         "peak_rss_tree_mb": round(tree.peak / 2**20),
         "fingerprints": ImageFingerprint.objects.count(),
         "fingerprint_errors": ImageFingerprint.objects.exclude(error="").count(),
@@ -264,6 +333,7 @@ def run(n: int, workers: int, keep: bool, progress: bool = False) -> dict[str, o
         "other_groups": other,
         "db_mb": round((work / "db.sqlite3").stat().st_size / 2**20),
         "load_before": [round(x, 1) for x in load_before],
+        "load_scan_start": [round(x, 1) for x in load_start],
         "load_after": [round(x, 1) for x in load_after],
     }
     if not keep:

@@ -11,13 +11,14 @@ Host images are named by refs ``"<content_type_id>:<object_id>:<field_name>"``
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, BinaryIO
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.storage import FileSystemStorage
-from django.db import models
+from django.db import connections, models
 from django.db.models import lookups
 from django.utils import timezone
 
@@ -98,6 +99,61 @@ def portable_source(field_file: models.fields.files.FieldFile) -> str | bytes:
         return stream.read(dedup_settings.MAX_IMAGE_BYTES + 1)
 
 
+def _record_fields(file_name: str, analysis: Analysis, computed_at: datetime) -> dict[str, Any]:
+    """The ``ImageFingerprint`` columns an analysis sets (all but the host ref)."""
+    return {
+        "fingerprint": analysis.fingerprint,
+        "fingerprint_version": engine.FINGERPRINT_VERSION if analysis.fingerprint else 0,
+        "content_hash": analysis.content_hash,
+        "file_name": file_name,
+        "width": analysis.width,
+        "height": analysis.height,
+        "format": analysis.format,
+        "byte_size": analysis.byte_size,
+        "computed_at": computed_at,
+        "error": analysis.error,
+    }
+
+
+def _insert_keys(records: Iterable[ImageFingerprint]) -> None:
+    """Insert the index keys of stored records (none for a record without a fingerprint).
+
+    Plain SQL, not ``bulk_create``: a batch of 500 images has ~37,000 key rows, and building
+    and compiling as many model instances costs ~1.2 ms of CPU per image, the insert itself
+    ~0.1 ms. PostgreSQL gets the keys as two arrays (one statement, ``unnest``), other
+    databases an ``executemany``.
+    """
+    rows = [
+        (record.pk, key)
+        for record in records
+        if record.fingerprint
+        for key in engine.index_keys(engine.Fingerprint(bytes(record.fingerprint)))
+    ]
+    if not rows:
+        return
+    connection = connections[ImageFingerprintKey.objects.db]
+    quote = connection.ops.quote_name
+    table = quote(ImageFingerprintKey._meta.db_table)
+    columns = ", ".join(
+        quote(ImageFingerprintKey._meta.get_field(f).column) for f in ("fingerprint", "key")
+    )
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # Arrays as text, as in InOneParameter: the values are ints, so it is well-formed.
+            ids = "{" + ",".join(str(pk) for pk, _ in rows) + "}"
+            keys = "{" + ",".join(str(key) for _, key in rows) + "}"
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) "  # noqa: S608 (quoted names)
+                "SELECT * FROM unnest(%s::bigint[], %s::bigint[])",
+                [ids, keys],
+            )
+        else:
+            cursor.executemany(
+                f"INSERT INTO {table} ({columns}) VALUES (%s, %s)",  # noqa: S608 (quoted names)
+                rows,
+            )
+
+
 def save_analysis(
     content_type: ContentType, object_id: str, field_name: str, file_name: str, analysis: Analysis
 ) -> ImageFingerprint:
@@ -107,26 +163,59 @@ def save_analysis(
             content_type=content_type,
             object_id=object_id,
             field_name=field_name,
-            defaults={
-                "fingerprint": analysis.fingerprint,
-                "fingerprint_version": engine.FINGERPRINT_VERSION if analysis.fingerprint else 0,
-                "content_hash": analysis.content_hash,
-                "file_name": file_name,
-                "width": analysis.width,
-                "height": analysis.height,
-                "format": analysis.format,
-                "byte_size": analysis.byte_size,
-                "computed_at": timezone.now(),
-                "error": analysis.error,
-            },
+            defaults=_record_fields(file_name, analysis, timezone.now()),
         )
         ImageFingerprintKey.objects.filter(fingerprint=record).delete()
-        if analysis.fingerprint:
-            ImageFingerprintKey.objects.bulk_create(
-                ImageFingerprintKey(fingerprint=record, key=key)
-                for key in engine.index_keys(engine.Fingerprint(analysis.fingerprint))
-            )
+        _insert_keys([record])
     return record
+
+
+def save_analyses(
+    content_type: ContentType,
+    field_name: str,
+    items: Sequence[tuple[str, str, Analysis]],
+    *,
+    computed_at: datetime | None = None,
+) -> list[tuple[ImageFingerprint, str]]:
+    """:func:`save_analysis` for a batch of ``(object_id, file_name, analysis)`` of one field,
+    in one transaction and a few statements: the existing records read (and locked) in one
+    query, the new ones inserted and the others updated in bulk, their old keys deleted and all
+    new keys inserted together. Stores the same rows as :func:`save_analysis` for each item.
+
+    Returns ``(record, previous content hash)`` in the order of ``items`` (``""`` for a record
+    that did not exist). ``computed_at`` defaults to now. Object ids must be distinct.
+    """
+    object_ids = [object_id for object_id, _, _ in items]
+    if len(set(object_ids)) != len(object_ids):
+        raise ValueError("save_analyses: an object id appears twice in one batch")
+    computed_at = computed_at or timezone.now()
+    with write_transaction():
+        existing = {
+            record.object_id: record
+            for record in ImageFingerprint.objects.select_for_update()
+            .filter(content_type=content_type, field_name=field_name, object_id__in=object_ids)
+            .order_by("pk")
+        }
+        stored: list[tuple[ImageFingerprint, str]] = []
+        for object_id, file_name, analysis in items:
+            record = existing.get(object_id)
+            previous_hash = record.content_hash if record else ""
+            if record is None:
+                record = ImageFingerprint(
+                    content_type=content_type, object_id=object_id, field_name=field_name
+                )
+            for name, value in _record_fields(file_name, analysis, computed_at).items():
+                setattr(record, name, value)
+            stored.append((record, previous_hash))
+        if existing:
+            fields = list(_record_fields("", Analysis(), computed_at))
+            ImageFingerprint.objects.bulk_update(existing.values(), fields)
+            ImageFingerprintKey.objects.filter(
+                fingerprint_id__in=[record.pk for record in existing.values()]
+            ).delete()
+        ImageFingerprint.objects.bulk_create(record for record, _ in stored if record.pk is None)
+        _insert_keys(record for record, _ in stored)
+    return stored
 
 
 def store_fingerprint(instance: models.Model, field_name: str) -> ImageFingerprint:

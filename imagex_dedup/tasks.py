@@ -6,16 +6,35 @@ Tasks take plain arguments and re-fetch what they need, so they are safe to retr
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from datetime import datetime
 
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
+from django.db import IntegrityError
 
 from .backends import DetectionBackend, get_backend
-from .index import Analysis, analyse_field_file, forget, save_analysis
+from .index import Analysis, analyse_field_file, forget, save_analyses, save_analysis
+from .locking import write_transaction
 from .models import ImageFingerprint
 from .results import remove_ref
 
 logger = logging.getLogger(__name__)
+
+
+def _leave_old_groups(record: ImageFingerprint, previous_hash: str) -> None:
+    """An image whose content changed leaves the open groups of its old image (an unreadable
+    file changes no groups)."""
+    if not record.error and previous_hash and previous_hash != record.content_hash:
+        remove_ref(record.ref)
+
+
+def check_stored(record: ImageFingerprint, backend: DetectionBackend) -> None:
+    """Look for the duplicates of a stored record; one stored with an error is only logged."""
+    if record.error:
+        logger.warning("imagex_dedup: %s: %s", record, record.error)
+        return
+    backend.check(record)
 
 
 def record_and_check(
@@ -39,13 +58,38 @@ def record_and_check(
         .first()
     )
     record = save_analysis(content_type, object_id, field_name, file_name, analysis)
-    if record.error:
-        logger.warning("imagex_dedup: %s: %s", record, record.error)
-        return record
-    if previous_hash and previous_hash != record.content_hash:
-        remove_ref(record.ref)
-    backend.check(record)
+    _leave_old_groups(record, previous_hash or "")
+    check_stored(record, backend)
     return record
+
+
+def record_batch(
+    content_type: ContentType,
+    field_name: str,
+    items: Sequence[tuple[str, str, Analysis]],
+    *,
+    computed_at: datetime | None = None,
+) -> list[ImageFingerprint]:
+    """Store a batch of analysed images of one field (``(object_id, file_name, analysis)``,
+    :func:`index.save_analyses`) and, in the same transaction, take those whose content changed
+    out of the open groups of their old image. Returns the records in the order of ``items``;
+    the caller then runs :func:`check_stored` on each, as :func:`record_and_check` does.
+
+    A concurrent writer that creates one of the records first (PostgreSQL; SQLite writers take
+    turns) makes the insert fail: the batch is stored again, now updating that record.
+    """
+    retries = 2
+    while True:
+        try:
+            with write_transaction():
+                stored = save_analyses(content_type, field_name, items, computed_at=computed_at)
+                for record, previous_hash in stored:
+                    _leave_old_groups(record, previous_hash)
+            return [record for record, _ in stored]
+        except IntegrityError:
+            retries -= 1
+            if retries < 0:
+                raise
 
 
 def check_object(app_label: str, model_name: str, pk: str, field_name: str) -> None:

@@ -3,9 +3,15 @@
 Signals miss rows that existed before the app was installed, ``bulk_create`` and
 ``QuerySet.update()``; this command catches up. It walks each registered model in primary-key
 order, one batch at a time, skips images whose stored fingerprint is current (same file name,
-current fingerprint version, or a recorded error) unless ``--force``, fingerprints the rest in a
-process pool (``--workers``), then stores and checks each one exactly as the save hook's task
-does. Interrupted runs resume where they stopped, since finished images are current.
+current fingerprint version, or a recorded error) unless ``--force``, and fingerprints the rest in
+a process pool (``--workers``) while the previous batch is stored and checked. A batch is stored
+in one transaction (``tasks.record_batch``: the same records and keys as the save hook's task,
+and a changed image leaves its old groups), then each image is checked against the whole
+library, images of the same batch included, as the task does (``tasks.check_stored``).
+
+Interrupted runs resume where they stopped: a batch is stored with ``computed_at`` set to
+:data:`UNCHECKED` and gets the time once all its images have been checked, so images stored but
+not yet checked are not current and are done again.
 
 The pool runs ``index.analyse`` rather than ``engine.fingerprint_many``: the index also stores
 each file's size, dimensions, format and content hash, which ``fingerprint_many`` does not return.
@@ -14,23 +20,36 @@ each file's size, dimensions, format and content hash, which ``fingerprint_many`
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from django.apps import apps
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import models
+from django.utils import timezone
 
 from ... import engine
 from ...backends import get_backend
 from ...index import Analysis, analyse, load_limits, portable_source
 from ...models import ImageFingerprint
 from ...registry import get_registration, registrations
-from ...tasks import record_and_check
+from ...tasks import check_stored, record_batch
+
+T = TypeVar("T")
+
+#: ``computed_at`` of the images of a batch until all of them have been checked.
+UNCHECKED = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def unchecked() -> datetime:
+    return UNCHECKED if settings.USE_TZ else timezone.make_naive(UNCHECKED, UTC)
 
 
 class Progress:
@@ -66,6 +85,27 @@ class Progress:
         if self.enabled:
             self.show()
             self.write("\n")
+
+
+def one_ahead(items: Iterable[T]) -> Iterator[T]:
+    """Each item once the next one has been taken from ``items``: a batch is handed on after the
+    next batch's analysis has started, so the pool fingerprints while the batch is stored."""
+    previous: list[T] = []
+    for item in items:
+        yield from previous
+        previous = [item]
+    yield from previous
+
+
+@dataclass
+class Started:
+    """A batch whose images to (re)do are being analysed."""
+
+    content_type: ContentType
+    field_name: str
+    size: int
+    todo: list[tuple[str, str]]  # (object id, file name)
+    analyses: Iterator[Analysis]
 
 
 @contextmanager
@@ -119,10 +159,12 @@ class Command(BaseCommand):
                     self._queryset(model, field_name).count(),
                     enabled=not options["no_progress"],
                 )
-                for batch in self._batches(model, field_name, options["batch_size"]):
-                    done, errors = self._scan(batch, field_name, options["force"], pool)
-                    progress.update(len(batch), done, errors)
-                    totals["scanned"] += len(batch)
+                batches = self._batches(model, field_name, options["batch_size"])
+                started = (self._start(b, field_name, options["force"], pool) for b in batches)
+                for batch in one_ahead(started):
+                    done, errors = self._store_and_check(batch)
+                    progress.update(batch.size, done, errors)
+                    totals["scanned"] += batch.size
                     totals["fingerprinted"] += done
                     totals["errors"] += errors
                 progress.close()
@@ -164,45 +206,62 @@ class Command(BaseCommand):
             yield batch
             batch = list(queryset.filter(pk__gt=batch[-1].pk)[:size])
 
-    def _scan(
+    def _start(
         self, batch: list[models.Model], field_name: str, force: bool, pool: Executor | None
-    ) -> tuple[int, int]:
+    ) -> Started:
         content_type = ContentType.objects.get_for_model(batch[0])
-        stored = {
-            object_id: (file_name, version, error)
-            for object_id, file_name, version, error in ImageFingerprint.objects.filter(
-                content_type=content_type,
-                field_name=field_name,
-                object_id__in=[str(obj.pk) for obj in batch],
-            ).values_list("object_id", "file_name", "fingerprint_version", "error")
-        }
+        rows = ImageFingerprint.objects.filter(
+            content_type=content_type,
+            field_name=field_name,
+            object_id__in=[str(obj.pk) for obj in batch],
+        ).values_list("object_id", "file_name", "fingerprint_version", "error", "computed_at")
+        stored = {object_id: tuple(rest) for object_id, *rest in rows}
         todo = [
             obj
             for obj in batch
             if force or not self._current(stored.get(str(obj.pk)), getattr(obj, field_name).name)
         ]
-        analyses = self._analyse([getattr(obj, field_name) for obj in todo], pool)
-        backend = get_backend()
-        for obj, analysis in zip(todo, analyses, strict=True):
-            record_and_check(
-                content_type,
-                str(obj.pk),
-                field_name,
-                getattr(obj, field_name).name,
-                analysis,
-                backend,
-            )
-        return len(todo), sum(1 for analysis in analyses if analysis.error)
+        return Started(
+            content_type,
+            field_name,
+            len(batch),
+            [(str(obj.pk), getattr(obj, field_name).name) for obj in todo],
+            self._analyse([getattr(obj, field_name) for obj in todo], pool),
+        )
 
     @staticmethod
-    def _current(stored: tuple[str, int, str] | None, file_name: str) -> bool:
+    def _store_and_check(batch: Started) -> tuple[int, int]:
+        """Store the batch, check each image, then mark the batch checked."""
+        analyses = list(batch.analyses)
+        if not analyses:
+            return 0, 0
+        items = [
+            (object_id, file_name, analysis)
+            for (object_id, file_name), analysis in zip(batch.todo, analyses, strict=True)
+        ]
+        records = record_batch(batch.content_type, batch.field_name, items, computed_at=unchecked())
+        backend = get_backend()
+        for record in records:
+            check_stored(record, backend)
+        ImageFingerprint.objects.filter(
+            pk__in=[record.pk for record in records], computed_at=unchecked()
+        ).update(computed_at=timezone.now())
+        return len(records), sum(1 for analysis in analyses if analysis.error)
+
+    @staticmethod
+    def _current(stored: tuple[str, int, str, datetime] | None, file_name: str) -> bool:
         if stored is None:
             return False
-        stored_name, version, error = stored
-        return stored_name == file_name and (version == engine.FINGERPRINT_VERSION or bool(error))
+        stored_name, version, error, computed_at = stored
+        return (
+            stored_name == file_name
+            and (version == engine.FINGERPRINT_VERSION or bool(error))
+            and computed_at != unchecked()
+        )
 
     @staticmethod
-    def _analyse(field_files: list[Any], pool: Executor | None) -> list[Analysis]:
+    def _analyse(field_files: list[Any], pool: Executor | None) -> Iterator[Analysis]:
+        """The analyses of ``field_files`` in order, started now in the pool (if any)."""
         sources: list[str | bytes | Analysis] = []
         for field_file in field_files:
             try:
@@ -211,5 +270,7 @@ class Command(BaseCommand):
                 sources.append(Analysis(error=f"not_found: {error}"))
         readable = [source for source in sources if not isinstance(source, Analysis)]
         run = partial(analyse, limits=load_limits())
-        analysed = iter(pool.map(run, readable) if pool else map(run, readable))
-        return [source if isinstance(source, Analysis) else next(analysed) for source in sources]
+        # Chunks of a few files: one round trip to a worker per chunk, not per file.
+        chunksize = max(1, min(16, len(readable) // 8))
+        analysed = pool.map(run, readable, chunksize=chunksize) if pool else map(run, readable)
+        return (source if isinstance(source, Analysis) else next(analysed) for source in sources)
