@@ -312,7 +312,16 @@ class MergeLogAdmin(ReadOnlyAdmin):
 
 @admin.register(ImageFingerprint)
 class ImageFingerprintAdmin(ReadOnlyAdmin):
-    list_display = ["__str__", "width", "height", "format", "byte_size", "computed_at", "error"]
+    list_display = [
+        "__str__",
+        "width",
+        "height",
+        "format",
+        "byte_size",
+        "computed_at",
+        "checked_at",
+        "error",
+    ]
     list_filter = ["format", "content_type"]
     search_fields = ["object_id", "file_name", "content_hash"]
     exclude = ["fingerprint"]

@@ -100,7 +100,8 @@ def portable_source(field_file: models.fields.files.FieldFile) -> str | bytes:
 
 
 def _record_fields(file_name: str, analysis: Analysis, computed_at: datetime) -> dict[str, Any]:
-    """The ``ImageFingerprint`` columns an analysis sets (all but the host ref)."""
+    """The ``ImageFingerprint`` columns an analysis sets (all but the host ref); a record
+    stored anew is not checked yet (``checked_at``: ``tasks.mark_checked``)."""
     return {
         "fingerprint": analysis.fingerprint,
         "fingerprint_version": engine.FINGERPRINT_VERSION if analysis.fingerprint else 0,
@@ -111,6 +112,7 @@ def _record_fields(file_name: str, analysis: Analysis, computed_at: datetime) ->
         "format": analysis.format,
         "byte_size": analysis.byte_size,
         "computed_at": computed_at,
+        "checked_at": None,
         "error": analysis.error,
     }
 
@@ -174,8 +176,6 @@ def save_analyses(
     content_type: ContentType,
     field_name: str,
     items: Sequence[tuple[str, str, Analysis]],
-    *,
-    computed_at: datetime | None = None,
 ) -> list[tuple[ImageFingerprint, str]]:
     """:func:`save_analysis` for a batch of ``(object_id, file_name, analysis)`` of one field,
     in one transaction and a few statements: the existing records read (and locked) in one
@@ -183,12 +183,12 @@ def save_analyses(
     new keys inserted together. Stores the same rows as :func:`save_analysis` for each item.
 
     Returns ``(record, previous content hash)`` in the order of ``items`` (``""`` for a record
-    that did not exist). ``computed_at`` defaults to now. Object ids must be distinct.
+    that did not exist). Object ids must be distinct.
     """
     object_ids = [object_id for object_id, _, _ in items]
     if len(set(object_ids)) != len(object_ids):
         raise ValueError("save_analyses: an object id appears twice in one batch")
-    computed_at = computed_at or timezone.now()
+    computed_at = timezone.now()
     with write_transaction():
         existing = {
             record.object_id: record

@@ -50,6 +50,15 @@ class ImageFingerprint(HostObjectRef):
     format = models.CharField(max_length=16, blank=True)
     byte_size = models.BigIntegerField(null=True, blank=True)
     computed_at = models.DateTimeField(default=timezone.now)
+    checked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_(
+            "When its duplicates were last looked up; empty while stored but not checked yet "
+            "(an interrupted dedup_scan does it again)."
+        ),
+    )
     error = models.TextField(blank=True)
 
     class Meta:

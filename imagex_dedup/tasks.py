@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime
 
 from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError
+from django.utils import timezone
 
 from .backends import DetectionBackend, get_backend
 from .index import Analysis, analyse_field_file, forget, save_analyses, save_analysis
@@ -27,6 +27,14 @@ def _leave_old_groups(record: ImageFingerprint, previous_hash: str) -> None:
     file changes no groups)."""
     if not record.error and previous_hash and previous_hash != record.content_hash:
         remove_ref(record.ref)
+
+
+def mark_checked(records: Sequence[ImageFingerprint]) -> None:
+    """Record that the duplicates of ``records`` were looked up (a record stored with an
+    error counts: there is nothing to look up)."""
+    ImageFingerprint.objects.filter(pk__in=[record.pk for record in records]).update(
+        checked_at=timezone.now()
+    )
 
 
 def check_stored(record: ImageFingerprint, backend: DetectionBackend) -> None:
@@ -60,6 +68,7 @@ def record_and_check(
     record = save_analysis(content_type, object_id, field_name, file_name, analysis)
     _leave_old_groups(record, previous_hash or "")
     check_stored(record, backend)
+    mark_checked([record])
     return record
 
 
@@ -67,13 +76,12 @@ def record_batch(
     content_type: ContentType,
     field_name: str,
     items: Sequence[tuple[str, str, Analysis]],
-    *,
-    computed_at: datetime | None = None,
 ) -> list[ImageFingerprint]:
     """Store a batch of analysed images of one field (``(object_id, file_name, analysis)``,
     :func:`index.save_analyses`) and, in the same transaction, take those whose content changed
     out of the open groups of their old image. Returns the records in the order of ``items``;
-    the caller then runs :func:`check_stored` on each, as :func:`record_and_check` does.
+    the caller then runs :func:`check_stored` on each and :func:`mark_checked`, as
+    :func:`record_and_check` does.
 
     A concurrent writer that creates one of the records first (PostgreSQL; SQLite writers take
     turns) makes the insert fail: the batch is stored again, now updating that record.
@@ -82,7 +90,7 @@ def record_batch(
     while True:
         try:
             with write_transaction():
-                stored = save_analyses(content_type, field_name, items, computed_at=computed_at)
+                stored = save_analyses(content_type, field_name, items)
                 for record, previous_hash in stored:
                     _leave_old_groups(record, previous_hash)
             return [record for record, _ in stored]

@@ -9,9 +9,9 @@ in one transaction (``tasks.record_batch``: the same records and keys as the sav
 and a changed image leaves its old groups), then each image is checked against the whole
 library, images of the same batch included, as the task does (``tasks.check_stored``).
 
-Interrupted runs resume where they stopped: a batch is stored with ``computed_at`` set to
-:data:`UNCHECKED` and gets the time once all its images have been checked, so images stored but
-not yet checked are not current and are done again.
+Interrupted runs resume where they stopped: a stored record's ``checked_at`` is empty until
+its check ran (``tasks.mark_checked``, once per batch), so images stored but not yet checked are
+not current and are done again.
 
 The pool runs ``index.analyse`` rather than ``engine.fingerprint_many``: the index also stores
 each file's size, dimensions, format and content hash, which ``fingerprint_many`` does not return.
@@ -24,32 +24,23 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
 from django.apps import apps
-from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import models
-from django.utils import timezone
 
 from ... import engine
 from ...backends import get_backend
 from ...index import Analysis, analyse, load_limits, portable_source
 from ...models import ImageFingerprint
 from ...registry import get_registration, registrations
-from ...tasks import check_stored, record_batch
+from ...tasks import check_stored, mark_checked, record_batch
 
 T = TypeVar("T")
-
-#: ``computed_at`` of the images of a batch until all of them have been checked.
-UNCHECKED = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def unchecked() -> datetime:
-    return UNCHECKED if settings.USE_TZ else timezone.make_naive(UNCHECKED, UTC)
 
 
 class Progress:
@@ -214,7 +205,7 @@ class Command(BaseCommand):
             content_type=content_type,
             field_name=field_name,
             object_id__in=[str(obj.pk) for obj in batch],
-        ).values_list("object_id", "file_name", "fingerprint_version", "error", "computed_at")
+        ).values_list("object_id", "file_name", "fingerprint_version", "error", "checked_at")
         stored = {object_id: tuple(rest) for object_id, *rest in rows}
         todo = [
             obj
@@ -239,24 +230,22 @@ class Command(BaseCommand):
             (object_id, file_name, analysis)
             for (object_id, file_name), analysis in zip(batch.todo, analyses, strict=True)
         ]
-        records = record_batch(batch.content_type, batch.field_name, items, computed_at=unchecked())
+        records = record_batch(batch.content_type, batch.field_name, items)
         backend = get_backend()
         for record in records:
             check_stored(record, backend)
-        ImageFingerprint.objects.filter(
-            pk__in=[record.pk for record in records], computed_at=unchecked()
-        ).update(computed_at=timezone.now())
+        mark_checked(records)
         return len(records), sum(1 for analysis in analyses if analysis.error)
 
     @staticmethod
-    def _current(stored: tuple[str, int, str, datetime] | None, file_name: str) -> bool:
+    def _current(stored: tuple[str, int, str, datetime | None] | None, file_name: str) -> bool:
         if stored is None:
             return False
-        stored_name, version, error, computed_at = stored
+        stored_name, version, error, checked_at = stored
         return (
             stored_name == file_name
             and (version == engine.FINGERPRINT_VERSION or bool(error))
-            and computed_at != unchecked()
+            and checked_at is not None
         )
 
     @staticmethod
