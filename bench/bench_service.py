@@ -15,16 +15,17 @@ Run: ``.venv/bin/python bench/bench_service.py [--rounds 30] [--async-tasks 40]`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from functools import partial
 from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,8 +33,19 @@ from typing import Any
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.processes import (  # noqa: E402  (the repository root is on sys.path only now)
+    ChildFailed,
+    free_port,
+    start_django,
+    stop_process,
+    wait_for_port,
+)
+
 SERVICE_ID, AK, SK = "bench", "AKbench", "bench-secret"
 PACE = 0.11  # seconds between request starts: just under 10 requests per second
+STOP_SECONDS = 20.0  # a child still running this long after SIGTERM is killed
 
 
 def configure(workdir: Path) -> dict[str, str]:
@@ -47,7 +59,6 @@ def configure(workdir: Path) -> dict[str, str]:
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
     }
     os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
     import django
 
     django.setup()
@@ -63,6 +74,23 @@ def create_schema() -> None:
     no_migrations = {config.label: None for config in apps.get_app_configs()}
     with override_settings(MIGRATION_MODULES=no_migrations):
         call_command("migrate", run_syncdb=True, verbosity=0)
+
+
+@contextlib.contextmanager
+def throwaway_app(
+    prefix: str, *, ignore_cleanup_errors: bool = False
+) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A temporary directory with an empty ``images`` folder, this process (and the children
+    started with the returned environment) configured to use it, the tables created; yields
+    (directory, child environment) and removes the directory afterwards."""
+    with tempfile.TemporaryDirectory(
+        prefix=prefix, ignore_cleanup_errors=ignore_cleanup_errors
+    ) as tmp:
+        workdir = Path(tmp)
+        (workdir / "images").mkdir()
+        env = configure(workdir)
+        create_schema()
+        yield workdir, env
 
 
 def write_images(directory: Path, count: int) -> list[str]:
@@ -115,42 +143,13 @@ def serve(handler: Any) -> str:
     return f"http://127.0.0.1:{server.server_address[1]}"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "django", *args],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
+def wait_for_server(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    """:func:`wait_for_port` (60 s at most); if the server does not come up, end the script
+    with its log."""
     try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"server did not start:\n{log.read_text()}") from None
-            time.sleep(0.2)
+        wait_for_port(port, process, log)
+    except ChildFailed as failed:
+        raise SystemExit(f"server did not start:\n{failed}") from None
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -202,7 +201,7 @@ def async_throughput(
     body = json.dumps({"Urls": urls, "Async": True, "Callback": callback}).encode()
     for number in range(tasks):
         detect_duplicates(caller, query, "application/json", body, request_id=f"bench{number}")
-    cluster = start(["qcluster"], env, workdir / "qcluster.log")
+    cluster = start_django(["qcluster"], env=env, log=workdir / "qcluster.log")
     try:
         deadline = time.monotonic() + 600
         while DetectionTask.objects.filter(finished_at__isnull=True).exists():
@@ -212,7 +211,7 @@ def async_throughput(
         while _Receiver.count < tasks and time.monotonic() < deadline:
             time.sleep(0.2)
     finally:
-        stop(cluster)
+        stop_process(cluster, STOP_SECONDS)
     finished = sorted(DetectionTask.objects.values_list("finished_at", flat=True))
     span = (finished[-1] - finished[0]).total_seconds()
     return (len(finished) - 1) / span if span else float("inf"), int(Conf.WORKERS)
@@ -225,11 +224,7 @@ def main() -> None:
     parser.add_argument("--urls-per-task", type=int, default=10)
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="imagex_bench_") as tmp:
-        workdir = Path(tmp)
-        (workdir / "images").mkdir()
-        env = configure(workdir)
-        create_schema()
+    with throwaway_app("imagex_bench_") as (workdir, env):
         from imagex_dedup.models import AccessKey, DetectionService
 
         service = DetectionService.objects.create(service_id=SERVICE_ID, allow_private_urls=True)
@@ -241,9 +236,9 @@ def main() -> None:
 
         port = free_port()
         log = workdir / "runserver.log"
-        server = start(["runserver", "--noreload", f"127.0.0.1:{port}"], env, log)
+        server = start_django(["runserver", "--noreload", f"127.0.0.1:{port}"], env=env, log=log)
         try:
-            wait_for_port(port, server, log)
+            wait_for_server(port, server, log)
             base = f"http://127.0.0.1:{port}"
             print(f"sync latency, {args.rounds} signed requests each (runserver, loopback):")
             for size in (2, 50):
@@ -254,7 +249,7 @@ def main() -> None:
                     f"  mean {statistics.fmean(latencies) * 1000:7.1f} ms"
                 )
         finally:
-            stop(server)
+            stop_process(server, STOP_SECONDS)
 
         rate, workers = async_throughput(
             env, workdir, urls[: args.urls_per_task], args.async_tasks, callback

@@ -20,24 +20,22 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import tempfile
 import time
 from collections import Counter
 from functools import partial
 from http.server import SimpleHTTPRequestHandler
-from pathlib import Path
 from typing import Any
 
 from loadkit import (
+    STOP_SECONDS,
     CallbackCounter,
     ProcessCPU,
-    configure,
-    create_schema,
     free_port,
     load_average,
     serve,
-    start,
-    stop,
+    start_django,
+    stop_process,
+    throwaway_app,
     write_photo_set,
 )
 
@@ -147,11 +145,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=1200.0, help="give up after N s")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="imagex_async_", ignore_cleanup_errors=True) as tmp:
-        workdir = Path(tmp)
-        (workdir / "images").mkdir()
-        env = configure(workdir)
-        create_schema()
+    with throwaway_app("imagex_async_", ignore_cleanup_errors=True) as (workdir, env):
         from imagex_dedup.models import AccessKey, DetectionService
 
         service = DetectionService.objects.create(
@@ -168,7 +162,7 @@ def main() -> None:
         )
 
         log = workdir / "qcluster.log"
-        cluster = start(["qcluster"], env, log)
+        cluster = start_django(["qcluster"], env=env, log=log)
         cpu = ProcessCPU(cluster.pid)
         cpu.start()
         began = time.monotonic()
@@ -191,7 +185,7 @@ def main() -> None:
             time.sleep(3.0)  # a late duplicate delivery would arrive now
         finally:
             used = cpu.stop()
-            stop(cluster)
+            stop_process(cluster, STOP_SECONDS)
             receiver.down()
         report(receiver, args.tasks, drain, used)
         print(f"load average after: {load_average()}")

@@ -30,7 +30,6 @@ import random
 import resource
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -42,17 +41,17 @@ from urllib.parse import urlencode
 
 import requests
 from loadkit import (
-    ROOT,
+    STOP_SECONDS,
     ProcessCPU,
-    configure,
-    create_schema,
     free_port,
     load_average,
     percentile,
     serve_files,
-    stop,
+    start_process,
+    stop_process,
     tcp_listen_drops,
-    wait_for_port,
+    throwaway_app,
+    wait_for_server,
     write_photo_set,
 )
 
@@ -91,8 +90,7 @@ def start_server(kind: str, port: int, env: dict[str, str], log: Path) -> subpro
         ]
     else:
         command = [sys.executable, "-m", "django", "runserver", "--noreload", f"127.0.0.1:{port}"]
-    with log.open("wb") as out:
-        return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    return start_process(command, env=env, log=log)
 
 
 def without_fingerprint_cache(workdir: Path, env: dict[str, str]) -> dict[str, str]:
@@ -205,11 +203,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="imagex_load_", ignore_cleanup_errors=True) as tmp:
-        workdir = Path(tmp)
-        (workdir / "images").mkdir()
-        env = configure(workdir)
-        create_schema()
+    with throwaway_app("imagex_load_", ignore_cleanup_errors=True) as (workdir, env):
         from imagex_dedup.models import AccessKey, DetectionService, UsageRecord
 
         service = DetectionService.objects.create(service_id=SERVICE_ID, allow_private_urls=True)
@@ -226,7 +220,7 @@ def main() -> None:
             env = without_fingerprint_cache(workdir, env)
         server = start_server(args.server, port, env, log)
         try:
-            wait_for_port(port, server, log)
+            wait_for_server(port, server, log)
             run = LoadRun(f"http://127.0.0.1:{port}", urls, (args.min_urls, args.max_urls))
             for ak, sk in {**users, **hot}.items():  # warm every worker and import path
                 run.send(ak, sk, time.monotonic(), urls[:2])
@@ -263,7 +257,7 @@ def main() -> None:
             load_after = load_average()
             drops = tcp_listen_drops() - drops_before
         finally:
-            stop(server)
+            stop_process(server, STOP_SECONDS)
         wall = cpu.wall
         own_cpu = (own_after.ru_utime + own_after.ru_stime) - (
             own_before.ru_utime + own_before.ru_stime

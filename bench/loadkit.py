@@ -1,8 +1,9 @@
 """Shared parts of the load and fault scripts: a throwaway app environment, the image set,
 callback receivers that can be taken down, and CPU/load readings from ``/proc``.
 
-The server plumbing (throwaway database, schema without migrations, child processes, loopback
-servers) is ``bench_service``'s; this module adds what load and fault runs need on top.
+The server plumbing (throwaway database, schema without migrations, loopback servers) is
+``bench_service``'s, the child processes ``tests.processes``'; this module adds what load and
+fault runs need on top.
 """
 
 from __future__ import annotations
@@ -23,18 +24,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_service import (  # re-exported for the load scripts
     ROOT,
+    STOP_SECONDS,
     configure,
     create_schema,
-    free_port,
     percentile,
     serve,
-    start,
-    stop,
-    wait_for_port,
+    throwaway_app,
+    wait_for_server,
+)
+
+from tests.processes import (  # re-exported too (bench_service put the repository on sys.path)
+    free_port,
+    start_django,
+    start_process,
+    stop_process,
 )
 
 __all__ = [
     "ROOT",
+    "STOP_SECONDS",
     "CallbackCounter",
     "ProcessCPU",
     "configure",
@@ -44,10 +52,12 @@ __all__ = [
     "percentile",
     "serve",
     "serve_files",
-    "start",
-    "stop",
+    "start_django",
+    "start_process",
+    "stop_process",
     "tcp_listen_drops",
-    "wait_for_port",
+    "throwaway_app",
+    "wait_for_server",
     "write_photo_set",
 ]
 

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import io
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from PIL import Image
+
+from tests.loopback import LoopbackHandler
 
 PHOTOS = Path(__file__).resolve().parent.parent / "data" / "photos"
 TRICKLE_LIMIT = 8.0  # seconds a slow handler trickles at most, so the server always ends
@@ -50,12 +51,9 @@ class LoopbackServer:
         return [path for path, _port in self.requests]
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
     def do_GET(self) -> None:
         state = self.server.state
@@ -110,7 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self.send_header("Content-Length", str(size))
         self.end_headers()
-        self._write_quietly(b"\xff" * size)
+        self.write_quietly(b"\xff" * size)
 
     def _serve_lying(self, path: str, query: dict[str, str]) -> None:
         """Announce ``claim`` bytes, send ``send`` bytes, then close."""
@@ -120,34 +118,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         self.close_connection = True
-        self._write_quietly(b"\xff" * int(query["send"]))
+        self.write_quietly(b"\xff" * int(query["send"]))
 
     def _serve_slow_body(self, path: str, query: dict[str, str]) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "image/jpeg")
-        self.send_header("Content-Length", "1000000")
-        self.end_headers()
-        self._trickle(b"\xff")
+        self.trickle_jpeg(TRICKLE_LIMIT)
 
     def _serve_slow_headers(self, path: str, query: dict[str, str]) -> None:
         self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
-        self._trickle(b"a")
-
-    def _trickle(self, byte: bytes) -> None:
-        self.close_connection = True
-        end = time.monotonic() + TRICKLE_LIMIT
-        while time.monotonic() < end:
-            if not self._write_quietly(byte):
-                return
-            time.sleep(0.1)
-
-    def _write_quietly(self, data: bytes) -> bool:
-        try:
-            self.wfile.write(data)
-            self.wfile.flush()
-        except OSError:  # the client gave up, as it should
-            return False
-        return True
+        self.trickle(b"a", TRICKLE_LIMIT)
 
 
 class _Server(ThreadingHTTPServer):

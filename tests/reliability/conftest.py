@@ -8,7 +8,6 @@ import json
 import os
 import queue
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,8 +19,8 @@ from typing import Any
 import pytest
 
 from tests.imagex.conftest import make_photo  # noqa: F401  (fixture)
+from tests.processes import start_django
 from tests.service.conftest import (  # noqa: F401  (fixtures)
-    REPO_ROOT,
     child_env,
     photo_base,
     receiver,
@@ -46,14 +45,7 @@ def start_fault_child(args: list[str], log: Path, **env: str) -> subprocess.Pope
         "IMAGEX_DEDUP_BASE_SETTINGS": base_settings(),
         **env,
     }
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "django", *args],
-            cwd=REPO_ROOT,
-            env=child,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    return start_django(args, env=child, log=log)
 
 
 def _socket_inode(local_port: int) -> str | None:

@@ -12,7 +12,7 @@ from django_q.models import Schedule
 from imagex_dedup.conf import dedup_settings
 from imagex_dedup.scheduling import enqueue
 from imagex_dedup.service.tasks import RUN_TASK
-from tests.service.conftest import free_port
+from tests.processes import free_port
 
 pytestmark = [pytest.mark.django_db]
 

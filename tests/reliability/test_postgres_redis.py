@@ -27,14 +27,8 @@ from django.db import connection
 from imagex_dedup.models import AccessKey, DetectionService, DetectionTask
 from imagex_dedup.service.access import Caller
 from imagex_dedup.service.actions import detect_duplicates
-from tests.service.conftest import (
-    free_port,
-    signed_headers,
-    stop_child,
-    wait_for,
-    wait_for_delivery,
-    wait_port,
-)
+from tests.processes import free_port, stop_process, wait_for_port
+from tests.service.conftest import signed_headers, wait_for, wait_for_delivery
 
 from .conftest import start_fault_child
 from .q_settings import APPLICATION_NAME
@@ -101,13 +95,13 @@ def test_server_requests_survive_dropped_sessions(
         IMAGEX_DEDUP_CONN_MAX_AGE=conn_max_age,
     )
     try:
-        wait_port(port, server, log)
+        wait_for_port(port, server, log)
         base, urls = f"http://127.0.0.1:{port}", [f"{photo_base}/flower.jpg"] * 2
         statuses = [sync_detect(base, urls).status_code]
         dropped = terminate_other_sessions()
         statuses += [sync_detect(base, urls).status_code for _ in range(3)]
     finally:
-        stop_child(server)
+        stop_process(server)
     assert statuses == [200] * 4, log.read_text()[-3000:]
     if conn_max_age != "0":
         assert dropped >= 1  # the server's persistent session was there to drop
@@ -140,7 +134,7 @@ def test_task_survives_its_session_dropped_mid_run(
         )
         receiver.wait(2, timeout=60)
     finally:
-        stop_child(cluster)
+        stop_process(cluster)
     task = DetectionTask.objects.get(task_id=task_id)
     assert task.status == DetectionTask.Status.SUCCESS, log.read_text()[-3000:]
     assert task.result["Groups"] == {"group0": urls}
@@ -274,7 +268,7 @@ def redis_cluster(private_redis, monkeypatch, tmp_path: Path) -> Iterator[tuple[
     monkeypatch.setattr(Conf, "REDIS", url)
     cluster = start_fault_child(["qcluster"], tmp_path / "qcluster.log", IMAGEX_DEDUP_REDIS_URL=url)
     yield controls
-    stop_child(cluster)
+    stop_process(cluster)
 
 
 def delivered(receiver: Any) -> list[str]:

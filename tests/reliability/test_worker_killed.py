@@ -18,7 +18,8 @@ import pytest
 from imagex_dedup.models import AccessKey, CallbackAttempt, DetectionService, DetectionTask
 from imagex_dedup.service.access import Caller
 from imagex_dedup.service.actions import detect_duplicates
-from tests.service.conftest import stop_child, wait_for_delivery
+from tests.processes import stop_process
+from tests.service.conftest import wait_for_delivery
 
 from .conftest import pid_of_client, start_fault_child
 
@@ -37,7 +38,7 @@ def short_retry_cluster(transactional_db: None, monkeypatch: pytest.MonkeyPatch,
     log = tmp_path / "qcluster.log"
     process = start_fault_child(["qcluster"], log)
     yield log
-    stop_child(process)
+    stop_process(process)
 
 
 def test_killed_worker_task_is_retried_and_completes_once(

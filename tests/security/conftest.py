@@ -14,11 +14,10 @@ import ipaddress
 import socket
 import struct
 import threading
-import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -36,6 +35,7 @@ from imagex_dedup.models import (
     UsageRecord,
 )
 from tests.conftest import image_bytes, photo_path
+from tests.loopback import LoopbackHandler
 from tests.service.conftest import AK, SERVICE_ID, SK, ServiceClient
 
 TRICKLE_SECONDS = 15.0  # the slow-loris handler gives up after this, whatever the client does
@@ -148,11 +148,8 @@ def build_payloads() -> Payloads:
     return Payloads(routes)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LoopbackHandler):
     server: _Server
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
 
     def do_GET(self) -> None:
         parts = urlsplit(self.path)
@@ -164,35 +161,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
         elif parts.path == "/slow.jpg":
-            self._trickle()
+            self.trickle_jpeg(TRICKLE_SECONDS)  # slow loris
         elif parts.path in self.server.payloads.routes:
             status, content_type, body = self.server.payloads.routes[parts.path]
             self.send_response(status)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            self._write(body)
+            self.write_quietly(body)
         else:
             self.send_error(404)
-
-    def _trickle(self) -> None:
-        """Slow loris: headers, then one body byte every 0.1 s."""
-        self.close_connection = True
-        self.send_response(200)
-        self.send_header("Content-Type", "image/jpeg")
-        self.send_header("Content-Length", "1000000")
-        self.end_headers()
-        end = time.monotonic() + TRICKLE_SECONDS
-        while time.monotonic() < end and self._write(b"\xff"):
-            time.sleep(0.1)
-
-    def _write(self, data: bytes) -> bool:
-        try:
-            self.wfile.write(data)
-            self.wfile.flush()
-        except OSError:  # the client hung up, as it should
-            return False
-        return True
 
 
 class _Server(ThreadingHTTPServer):

@@ -7,9 +7,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -30,8 +27,8 @@ from imagex_dedup.models import AccessKey, DetectionService
 from imagex_dedup.service.fpcache import fingerprint_cache
 from imagex_dedup.volc.signing import Credentials, sign_request
 from tests.conftest import image_bytes, photo_path
+from tests.processes import REPO_ROOT, free_port, start_django, stop_process, wait_for_port
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SERVICE_ID = "svc-test"
 AK, SK = "AKLTtestkey", "test-secret-key"
 CALLBACK_SECRET = "callback-secret"
@@ -92,13 +89,18 @@ def _fresh_fingerprint_cache() -> Iterator[None]:
     fingerprint_cache().clear()
 
 
-@pytest.fixture
-def service(db: None) -> DetectionService:
+def create_service() -> DetectionService:
+    """The test service (private URLs allowed, with a callback secret) and its access key."""
     service = DetectionService.objects.create(
         service_id=SERVICE_ID, allow_private_urls=True, callback_secret=CALLBACK_SECRET
     )
     AccessKey.objects.create(service=service, access_key_id=AK, secret_access_key=SK)
     return service
+
+
+@pytest.fixture
+def service(db: None) -> DetectionService:
+    return create_service()
 
 
 def signed_headers(
@@ -187,10 +189,12 @@ def receiver() -> Iterator[CallbackReceiver]:
                 status = me.answers.get_nowait()
             except queue.Empty:
                 status = 200
+            # Recorded before answering: the sender may look at the receiver as soon as it has
+            # the answer.
+            me.received.append((dict(self.headers), body))
             self.send_response(status)
             self.send_header("Content-Length", "0")
             self.end_headers()
-            me.received.append((dict(self.headers), body))
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -215,32 +219,6 @@ def child_env() -> dict[str, str]:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_child(args: list[str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "django", *args],
-            cwd=REPO_ROOT,
-            env=child_env(),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def stop_child(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-
-
 @pytest.fixture
 def qcluster(
     transactional_db: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
@@ -250,32 +228,21 @@ def qcluster(
 
     monkeypatch.setattr(Conf, "SYNC", False)
     log = tmp_path / "qcluster.log"
-    process = start_child(["qcluster"], log)
+    process = start_django(["qcluster"], env=child_env(), log=log)
     yield log
-    stop_child(process)
-
-
-def wait_port(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
-    """Wait (60 s at most) until a child server accepts connections on ``port``."""
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(log.read_text()) from None
-            time.sleep(0.2)
+    stop_process(process)
 
 
 @pytest.fixture
 def second_server(transactional_db: None, tmp_path: Path) -> Iterator[str]:
     """The app served by a second process (runserver) on the same database and cache."""
     port = free_port()
-    process = start_child(["runserver", "--noreload", f"127.0.0.1:{port}"], tmp_path / "rs.log")
-    wait_port(port, process, tmp_path / "rs.log")
+    log = tmp_path / "rs.log"
+    command = ["runserver", "--noreload", f"127.0.0.1:{port}"]
+    process = start_django(command, env=child_env(), log=log)
+    wait_for_port(port, process, log)
     yield f"http://127.0.0.1:{port}"
-    stop_child(process)
+    stop_process(process)
 
 
 def wait_for(predicate: Any, timeout: float, what: str) -> None:

@@ -12,13 +12,14 @@ import pytest
 import requests
 
 from imagex_dedup import callback_signing
-from imagex_dedup.models import AccessKey, CallbackAttempt, DetectionService
+from imagex_dedup.models import CallbackAttempt, DetectionService
 from tests.service.conftest import (
     AK,
     CALLBACK_SECRET,
     SERVICE_ID,
     SK,
     VERSION,
+    create_service,
     signed_headers,
     wait_for_delivery,
 )
@@ -28,11 +29,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def live_service(transactional_db: None) -> DetectionService:
-    service = DetectionService.objects.create(
-        service_id=SERVICE_ID, allow_private_urls=True, callback_secret=CALLBACK_SECRET
-    )
-    AccessKey.objects.create(service=service, access_key_id=AK, secret_access_key=SK)
-    return service
+    return create_service()
 
 
 def signed_call(
