@@ -1,8 +1,9 @@
 """``manage.py dedup_scan`` at scale: N small JPEG files on disk, registered host rows, two workers.
 
 The library is made fast and distinct: each image blends a random crop of one of the bundled
-photos (random size, position, colour balance) with a random smooth field and pixel noise, so no
-two generated images are near-duplicates by accident. ``N / 100`` of them get a *planted*
+photos (random size, position, colour balance) with random smooth fields at two scales (colour and
+grey, so they carry the luminance the fingerprint reads) and pixel noise, so no two generated
+images are near-duplicates by accident. ``N / 100`` of them get a *planted*
 near-duplicate (a re-encoded copy with a small brightness change, a 4 % crop and light noise).
 Rows of ``testapp.Photo`` are bulk-created (no signals) in a throwaway SQLite database in a temp
 directory; then ``dedup_scan --workers 2`` runs in this process, its pool as child processes.
@@ -55,19 +56,35 @@ def _load_bases() -> list[np.ndarray]:
     return _bases
 
 
+def _field(rng: np.random.Generator, cells: int, channels: int) -> np.ndarray:
+    """A smooth random field: ``cells x cells`` random values upsampled (bicubic) to SIDE."""
+    grid = rng.uniform(0, 255, (cells, cells, channels)).astype(np.uint8)
+    image = Image.fromarray(grid[..., 0] if channels == 1 else grid)
+    field = np.asarray(image.resize((SIDE, SIDE), Image.BICUBIC), np.float32)
+    return field if channels == 3 else field[..., None]
+
+
 def make_image(seed: int) -> Image.Image:
-    """A distinct picture: photo crop + smooth random field + noise, colour-jittered."""
+    """A distinct picture: photo crop + smooth random fields + noise, colour-jittered.
+
+    The fingerprint reads luminance, where independent random colour channels average out and a
+    photo's structure does not: with one 8x8 colour field over a 30 % crop (the first version),
+    two crops of one photo a few pixels apart matched through any colour fields (~1e-5 of all
+    pairs, 1,842 false pairs in 20k images). Grey fields at 8x8 and 16x16 cells (the 16x16 DCT
+    frequencies the full hash keeps) and a 25 % crop of at most 2/3 of the photo's short side
+    make the random part dominate every hashed frequency: identical crops now score ~0.73.
+    """
     rng = np.random.default_rng(seed)
     bases = _load_bases()
     base = bases[rng.integers(len(bases))]
     h, w = base.shape[:2]
-    side = int(rng.integers(min(h, w) // 3, min(h, w)))
+    side = int(rng.integers(min(h, w) // 4, min(h, w) * 2 // 3))
     top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
     crop = Image.fromarray(base[top : top + side, left : left + side].astype(np.uint8))
     crop_arr = np.asarray(crop.resize((SIDE, SIDE), Image.BILINEAR), dtype=np.float32)
-    grid = rng.uniform(0, 255, (8, 8, 3)).astype(np.uint8)
-    field = np.asarray(Image.fromarray(grid).resize((SIDE, SIDE), Image.BICUBIC), np.float32)
-    mixed = 0.3 * crop_arr * rng.uniform(0.7, 1.3, 3) + 0.7 * field
+    colour = 0.5 * _field(rng, 8, 3) + 0.5 * _field(rng, 16, 3)
+    grey = 0.6 * _field(rng, 8, 1) + 0.4 * _field(rng, 16, 1)
+    mixed = 0.25 * crop_arr * rng.uniform(0.7, 1.3, 3) + 0.75 * (0.5 * colour + 0.5 * grey)
     # Full contrast for every picture: a dark photo crop must not make a dull, look-alike image.
     mixed = (mixed - mixed.mean()) / (mixed.std() + 1e-6) * 55 + 128
     mixed += rng.normal(0, 6, mixed.shape)
