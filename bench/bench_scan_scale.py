@@ -160,7 +160,13 @@ def configure(db_path: Path, media: Path) -> None:
             }
         },
         MEDIA_ROOT=str(media),
-        Q_CLUSTER={"name": "bench_scan", "orm": "default", "sync": True},
+        Q_CLUSTER={
+            "name": "bench_scan",
+            "orm": "default",
+            "sync": True,
+            "timeout": 60,
+            "retry": 120,
+        },
         IMAGEX_DEDUP={"MODELS": {"testapp.Photo": "image"}, "ENABLED": False},
         # Tables straight from the models (the app's migrations may lag behind them).
         MIGRATION_MODULES={
