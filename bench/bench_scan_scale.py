@@ -6,7 +6,9 @@ grey, so they carry the luminance the fingerprint reads) and pixel noise, so no 
 images are near-duplicates by accident. ``N / 100`` of them get a *planted*
 near-duplicate (a re-encoded copy with a small brightness change, a 4 % crop and light noise).
 Rows of ``testapp.Photo`` are bulk-created (no signals) in a throwaway SQLite database in a temp
-directory; then ``dedup_scan --workers 2`` runs in this process, its pool as child processes.
+directory, or with ``--database postgresql`` in a database on 127.0.0.1:5432 created for the run
+and dropped afterwards (``--pg-database``, default ``bench_scan_imagex_dedup``); then
+``dedup_scan --workers 2`` runs in this process, its pool as child processes.
 
 Reported: generation time, scan time and throughput (images/s), the CPU time of this process
 (the scan's parent: storing, checking, linking) and of the pool workers per image, the parent's
@@ -15,7 +17,8 @@ of this process and of the process tree (/proc, sampled every 0.2 s), planted pa
 one group, other groups, and the load average before, during (per tenth) and after.
 With ``--progress``, a line per tenth on stderr as the scan goes (partial figures of a long run).
 
-Run: ``.venv/bin/python bench/bench_scan_scale.py [--n 10000] [--workers 2] [--keep]``
+Run: ``.venv/bin/python bench/bench_scan_scale.py [--n 10000] [--workers 2] [--keep]
+[--database sqlite|postgresql]``
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -41,6 +45,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
 PHOTOS = REPO_ROOT / "tests" / "data" / "photos"
+PG_NAME = "bench_scan_imagex_dedup"
 SIDE = 96  # pixels; small files keep the run about the pipeline, not about decoding
 QUALITY = 85
 _bases: list[np.ndarray] = []
@@ -137,7 +142,33 @@ def planted_pairs(n: int, planted: int) -> list[tuple[int, int]]:
     return [((i - n_unique) * 97 % n_unique, i) for i in range(n_unique, n)]
 
 
-def configure(db_path: Path, media: Path) -> None:
+def database_settings(database: str, work: Path, pg_name: str) -> dict[str, object]:
+    if database == "postgresql":
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": pg_name,
+            "USER": os.environ.get("PGUSER", "postgres"),
+            "HOST": os.environ.get("PGHOST", "127.0.0.1"),
+            "PORT": os.environ.get("PGPORT", "5432"),
+        }
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(work / "db.sqlite3"),
+        "OPTIONS": {"timeout": 60, "init_command": "PRAGMA synchronous=OFF;"},
+    }
+
+
+def database_mb() -> int:
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_database_size(current_database())")
+            return round(cursor.fetchone()[0] / 2**20)
+    return round(Path(connection.settings_dict["NAME"]).stat().st_size / 2**20)
+
+
+def configure(database: dict[str, object], media: Path) -> None:
     import django
     from django.conf import settings
 
@@ -152,13 +183,7 @@ def configure(db_path: Path, media: Path) -> None:
             "imagex_dedup",
             "tests.testapp",
         ],
-        DATABASES={
-            "default": {
-                "ENGINE": "django.db.backends.sqlite3",
-                "NAME": str(db_path),
-                "OPTIONS": {"timeout": 60, "init_command": "PRAGMA synchronous=OFF;"},
-            }
-        },
+        DATABASES={"default": database},
         MEDIA_ROOT=str(media),
         Q_CLUSTER={
             "name": "bench_scan",
@@ -168,10 +193,6 @@ def configure(db_path: Path, media: Path) -> None:
             "retry": 120,
         },
         IMAGEX_DEDUP={"MODELS": {"testapp.Photo": "image"}, "ENABLED": False},
-        # Tables straight from the models (the app's migrations may lag behind them).
-        MIGRATION_MODULES={
-            app: None for app in ("auth", "contenttypes", "django_q", "imagex_dedup", "testapp")
-        },
         LOGGING_CONFIG=None,
     )
     django.setup()
@@ -266,16 +287,22 @@ class Segments:
         segments = self
 
         class CountedScan(Command):
-            @staticmethod
-            def _store_and_check(batch):  # type: ignore[no-untyped-def]
-                result = Command._store_and_check(batch)
+            def _store_and_check(self, batch):  # type: ignore[no-untyped-def]
+                result = super()._store_and_check(batch)
                 segments.batch_done(batch.size)
                 return result
 
         return CountedScan()
 
 
-def run(n: int, workers: int, keep: bool, progress: bool = False) -> dict[str, object]:
+def run(
+    n: int,
+    workers: int,
+    keep: bool,
+    progress: bool = False,
+    database: str = "sqlite",
+    pg_name: str = PG_NAME,
+) -> dict[str, object]:
     work = Path(tempfile.mkdtemp(prefix="bench_scan_"))
     media = work / "media"
     (media / "photos").mkdir(parents=True)
@@ -285,14 +312,14 @@ def run(n: int, workers: int, keep: bool, progress: bool = False) -> dict[str, o
     total_bytes = generate(media / "photos", n, planted, workers)
     generate_s = time.perf_counter() - started
 
-    configure(work / "db.sqlite3", media)
+    configure(database_settings(database, work, pg_name), media)
     from django.core.management import call_command
     from django.db.models import Count
 
     from imagex_dedup.models import DuplicateGroupMember, ImageFingerprint, ImageFingerprintKey
     from tests.testapp.models import Photo
 
-    call_command("migrate", run_syncdb=True, verbosity=0)
+    call_command("migrate", verbosity=0)  # the real migrations, as a host project runs them
     started = time.perf_counter()
     step = 5000  # bulk_create makes a list of what it is given: in slices, memory stays flat
     for start in range(0, n, step):
@@ -354,7 +381,8 @@ def run(n: int, workers: int, keep: bool, progress: bool = False) -> dict[str, o
         "planted": len(pairs),
         "recovered": recovered,
         "other_groups": other,
-        "db_mb": round((work / "db.sqlite3").stat().st_size / 2**20),
+        "database": database,
+        "db_mb": database_mb(),
         "load_before": [round(x, 1) for x in load_before],
         "load_scan_start": [round(x, 1) for x in load_start],
         "load_after": [round(x, 1) for x in load_after],
@@ -370,8 +398,18 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the temp directory")
     parser.add_argument("--progress", action="store_true", help="scan progress on stderr")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--pg-database", default=PG_NAME, help=f"default {PG_NAME}")
     args = parser.parse_args()
-    print(json.dumps(run(args.n, args.workers, args.keep, args.progress), indent=1))
+    figures = partial(run, args.n, args.workers, args.keep, args.progress, args.database)
+    if args.database == "postgresql":
+        from bench_index import postgres_database  # creates the database, drops it afterwards
+
+        with postgres_database(args.pg_database):
+            result = figures(args.pg_database)
+    else:
+        result = figures()
+    print(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from django.db.models.sql import Query
 
 from imagex_dedup import engine
 from imagex_dedup.engine.synthetic import synthetic_fingerprints
-from imagex_dedup.index import InOneParameter
+from imagex_dedup.index import InOneParameter, candidates, refresh_planner_statistics
 from imagex_dedup.models import ImageFingerprint, ImageFingerprintKey
 from tests.testapp.models import Photo
 
@@ -43,3 +43,60 @@ def test_in_one_parameter_falls_back_to_in_elsewhere() -> None:
     lookup = InOneParameter(models.F("key"), [5, 6]).resolve_expression(query)
     sql, params = lookup.as_sql(query.get_compiler(connection=connection), connection)
     assert " IN (" in sql and list(params) == [5, 6]
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="PostgreSQL planner settings (tests.settings_pg)"
+)
+
+
+def store_synthetic(count: int) -> list[tuple[ImageFingerprint, engine.Fingerprint]]:
+    fingerprints, _ = synthetic_fingerprints(count, seed=5)
+    content_type = ContentType.objects.get_for_model(Photo)
+    stored = []
+    for i, fp in enumerate(fingerprints):
+        record = ImageFingerprint.objects.create(
+            content_type=content_type,
+            object_id=str(i),
+            field_name="image",
+            fingerprint=fp.to_bytes(),
+            fingerprint_version=engine.FINGERPRINT_VERSION,
+        )
+        ImageFingerprintKey.objects.bulk_create(
+            ImageFingerprintKey(fingerprint=record, key=key) for key in engine.index_keys(fp)
+        )
+        stored.append((record, fp))
+    return stored
+
+
+@postgresql_only
+def test_candidates_plan_with_cached_index_costs_and_restore_the_setting() -> None:
+    record, fingerprint = store_synthetic(20)[3]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL random_page_cost = 3.3")  # the test runs in a transaction
+        seen: list[str] = []
+
+        def record_setting(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+            if "imagex_dedup_imagefingerprintkey" in sql:
+                cursor.execute("SELECT current_setting('random_page_cost')")
+                seen.append(cursor.fetchone()[0])
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(record_setting):
+            found = candidates(fingerprint)
+        cursor.execute("SELECT current_setting('random_page_cost')")
+        assert cursor.fetchone()[0] == "3.3", "the enclosing transaction keeps its value"
+    assert seen == ["1.1"]
+    assert record.pk in {pk for pk, _ in found}
+
+
+@postgresql_only
+def test_refresh_planner_statistics_analyzes_the_index_tables() -> None:
+    store_synthetic(5)
+    refresh_planner_statistics()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT n_distinct FROM pg_stats WHERE tablename = %s AND attname = 'key'",
+            [ImageFingerprintKey._meta.db_table],
+        )
+        assert cursor.fetchall() == [(-0.8,)], "migration 0003's fraction, not a sampled count"

@@ -35,7 +35,13 @@ from django.db import models
 
 from ... import engine
 from ...backends import get_backend
-from ...index import Analysis, analyse, load_limits, portable_source
+from ...index import (
+    Analysis,
+    analyse,
+    load_limits,
+    portable_source,
+    refresh_planner_statistics,
+)
 from ...models import ImageFingerprint
 from ...registry import get_registration, registrations
 from ...tasks import check_stored, mark_checked, record_batch
@@ -142,6 +148,7 @@ class Command(BaseCommand):
             raise CommandError("--batch-size and --workers must be at least 1")
         targets = self._targets(options["model"])
         totals = {"scanned": 0, "fingerprinted": 0, "errors": 0}
+        self.stored_batches = 0
         with worker_pool(options["workers"]) as pool:
             for model, field_name in targets:
                 progress = Progress(
@@ -220,9 +227,12 @@ class Command(BaseCommand):
             self._analyse([getattr(obj, field_name) for obj in todo], pool),
         )
 
-    @staticmethod
-    def _store_and_check(batch: Started) -> tuple[int, int]:
-        """Store the batch, check each image, then mark the batch checked."""
+    def _store_and_check(self, batch: Started) -> tuple[int, int]:
+        """Store the batch, check each image, then mark the batch checked.
+
+        The planner's statistics are refreshed after the 1st, 2nd, 4th, 8th... batch stored, so
+        they follow the index as it doubles (``index.refresh_planner_statistics``).
+        """
         analyses = list(batch.analyses)
         if not analyses:
             return 0, 0
@@ -231,6 +241,9 @@ class Command(BaseCommand):
             for (object_id, file_name), analysis in zip(batch.todo, analyses, strict=True)
         ]
         records = record_batch(batch.content_type, batch.field_name, items)
+        self.stored_batches += 1
+        if self.stored_batches & (self.stored_batches - 1) == 0:
+            refresh_planner_statistics()
         backend = get_backend()
         for record in records:
             check_stored(record, backend)
