@@ -35,8 +35,6 @@ from django.conf import settings
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from imagex_dedup import engine
-from imagex_dedup.engine.keys import stored_keys
-from imagex_dedup.engine.scoring import prepare
 from imagex_dedup.engine.synthetic import synthetic_fingerprints
 
 PG_NAME = "bench_imagex_dedup"
@@ -74,18 +72,15 @@ def configure(database: str, sqlite_path: str, pg_name: str) -> None:
     django.setup()
 
 
-def chunk_keys(data: list[bytes]) -> list[list[int]]:
-    """``engine.index_keys`` for many fingerprints at once (the same keys, vectorised)."""
-    return [sorted(set(row.tolist())) for row in stored_keys(prepare(data, oriented=False))]
-
-
 def keyed_chunks(
     fingerprints: Sequence[bytes], start: int, stop: int, workers: int
 ) -> Iterator[tuple[int, list[bytes], list[list[int]]]]:
     spans = [(i, min(i + CHUNK, stop)) for i in range(start, stop, CHUNK)]
     chunks = [list(fingerprints[a:b]) for a, b in spans]
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        for (a, _), chunk, keys in zip(spans, chunks, pool.map(chunk_keys, chunks), strict=True):
+        for (a, _), chunk, keys in zip(
+            spans, chunks, pool.map(engine.index_keys_many, chunks), strict=True
+        ):
             yield a, chunk, keys
 
 
@@ -242,7 +237,7 @@ def run(database: str, sizes: list[int], n_queries: int, workers: int, seed: int
     data = [fp.to_bytes() for fp in fingerprints]
     copies = {copy for _, copy in planted}
     sample = data[: min(len(data), 200)]
-    assert chunk_keys(sample) == [engine.index_keys(d) for d in sample], "vectorised keys differ"
+    assert engine.index_keys_many(sample) == [engine.index_keys(d) for d in sample]
     stored_data = [d for i, d in enumerate(data) if i not in copies]
     stored_index = [i for i in range(len(data)) if i not in copies]
     position = {index: row for row, index in enumerate(stored_index)}

@@ -126,12 +126,9 @@ def _insert_keys(records: Iterable[ImageFingerprint]) -> None:
     ~0.1 ms. PostgreSQL gets the keys as two arrays (one statement, ``unnest``), other
     databases an ``executemany``.
     """
-    rows = [
-        (record.pk, key)
-        for record in records
-        if record.fingerprint
-        for key in engine.index_keys(engine.Fingerprint(bytes(record.fingerprint)))
-    ]
+    keyed = [record for record in records if record.fingerprint]
+    all_keys = engine.index_keys_many([bytes(record.fingerprint) for record in keyed])
+    rows = [(record.pk, key) for record, keys in zip(keyed, all_keys, strict=True) for key in keys]
     if not rows:
         return
     connection = connections[ImageFingerprintKey.objects.db]
@@ -160,17 +157,9 @@ def _insert_keys(records: Iterable[ImageFingerprint]) -> None:
 def save_analysis(
     content_type: ContentType, object_id: str, field_name: str, file_name: str, analysis: Analysis
 ) -> ImageFingerprint:
-    """Create or update the fingerprint record and replace its index keys, atomically."""
-    with write_transaction():
-        record, _ = ImageFingerprint.objects.update_or_create(
-            content_type=content_type,
-            object_id=object_id,
-            field_name=field_name,
-            defaults=_record_fields(file_name, analysis, timezone.now()),
-        )
-        ImageFingerprintKey.objects.filter(fingerprint=record).delete()
-        _insert_keys([record])
-    return record
+    """Create or update one fingerprint record and replace its index keys, atomically
+    (:func:`save_analyses` of one item)."""
+    return save_analyses(content_type, field_name, [(object_id, file_name, analysis)])[0][0]
 
 
 def save_analyses(
@@ -178,10 +167,10 @@ def save_analyses(
     field_name: str,
     items: Sequence[tuple[str, str, Analysis]],
 ) -> list[tuple[ImageFingerprint, str]]:
-    """:func:`save_analysis` for a batch of ``(object_id, file_name, analysis)`` of one field,
-    in one transaction and a few statements: the existing records read (and locked) in one
-    query, the new ones inserted and the others updated in bulk, their old keys deleted and all
-    new keys inserted together. Stores the same rows as :func:`save_analysis` for each item.
+    """Create or update the fingerprint records of a batch of ``(object_id, file_name,
+    analysis)`` of one field and replace their index keys, in one transaction and a few
+    statements: the existing records read (and locked) in one query, the new ones inserted and
+    the others updated in bulk, their old keys deleted and all new keys inserted together.
 
     Returns ``(record, previous content hash)`` in the order of ``items`` (``""`` for a record
     that did not exist). Object ids must be distinct.
@@ -246,7 +235,16 @@ def store_fingerprint(instance: models.Model, field_name: str) -> ImageFingerpri
     )
 
 
-class InOneParameter(models.Lookup):
+class _InFallback(models.Lookup):
+    """A filter expression that compiles as Django's ``IN`` where no vendor method says more."""
+
+    prepare_rhs = False
+
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
+        return lookups.In(self.lhs, self.rhs).as_sql(compiler, connection)
+
+
+class InOneParameter(_InFallback):
     """``column IN values`` with the values sent as one parameter: ``= ANY(array)`` on
     PostgreSQL, ``IN (SELECT value FROM json_each(json))`` on SQLite, a plain ``IN`` elsewhere.
 
@@ -257,10 +255,6 @@ class InOneParameter(models.Lookup):
     """
 
     lookup_name = "in_one_parameter"
-    prepare_rhs = False
-
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
-        return lookups.In(self.lhs, self.rhs).as_sql(compiler, connection)
 
     def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         # The array as its text form: psycopg's list adapter costs ~3 ms of client CPU per
@@ -275,7 +269,7 @@ class InOneParameter(models.Lookup):
         return sql, [*params, json.dumps(self.rhs)]
 
 
-class InSubqueryOnce(models.Lookup):
+class InSubqueryOnce(_InFallback):
     """``column IN (subquery)`` with the subquery run once, before the outer rows are read:
     ``= ANY(ARRAY(subquery))`` on PostgreSQL (an InitPlan; a plain ``IN (subquery)`` may be
     planned as a hash semi-join over the whole outer table), a plain ``IN (subquery)`` elsewhere
@@ -286,10 +280,6 @@ class InSubqueryOnce(models.Lookup):
     """
 
     lookup_name = "in_subquery_once"
-    prepare_rhs = False
-
-    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
-        return lookups.In(self.lhs, self.rhs).as_sql(compiler, connection)
 
     def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)

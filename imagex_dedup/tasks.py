@@ -14,7 +14,7 @@ from django.db import IntegrityError
 from django.utils import timezone
 
 from .backends import DetectionBackend, get_backend
-from .index import Analysis, analyse_field_file, forget, save_analyses, save_analysis
+from .index import Analysis, analyse_field_file, forget, save_analyses
 from .locking import write_transaction
 from .models import ImageFingerprint
 from .results import remove_ref
@@ -58,15 +58,7 @@ def record_and_check(
     A file that could not be read as an image is stored with its error and changes no groups.
     When the image content changed, the object first leaves the open groups of its old image.
     """
-    previous_hash = (
-        ImageFingerprint.objects.filter(
-            content_type=content_type, object_id=object_id, field_name=field_name
-        )
-        .values_list("content_hash", flat=True)
-        .first()
-    )
-    record = save_analysis(content_type, object_id, field_name, file_name, analysis)
-    _leave_old_groups(record, previous_hash or "")
+    (record,) = record_batch(content_type, field_name, [(object_id, file_name, analysis)])
     check_stored(record, backend)
     mark_checked([record])
     return record
@@ -81,7 +73,7 @@ def record_batch(
     :func:`index.save_analyses`) and, in the same transaction, take those whose content changed
     out of the open groups of their old image. Returns the records in the order of ``items``;
     the caller then runs :func:`check_stored` on each and :func:`mark_checked`, as
-    :func:`record_and_check` does.
+    :func:`record_and_check` does for one image.
 
     A concurrent writer that creates one of the records first (PostgreSQL; SQLite writers take
     turns) makes the insert fail: the batch is stored again, now updating that record.

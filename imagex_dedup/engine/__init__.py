@@ -15,7 +15,7 @@ from .fingerprint import (
     fingerprint_many,
 )
 from .grouping import group
-from .keys import index_keys, query_keys
+from .keys import index_keys, index_keys_many, query_keys
 from .loading import LoadedImage, LoadLimits, load_image
 from .scoring import DEFAULT_SIMILARITY, compare, compare_many
 
@@ -41,6 +41,7 @@ __all__ = [
     "fingerprint_many",
     "group",
     "index_keys",
+    "index_keys_many",
     "iter_fetch",
     "load_image",
     "query_keys",

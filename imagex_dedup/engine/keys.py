@@ -34,6 +34,8 @@ partition of 7 segments of 14 bits (the previous design) returned ~50k.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from .fingerprint import WINDOW_SIDE, Fingerprint
@@ -85,7 +87,14 @@ def stored_keys(prepared: Prepared) -> np.ndarray:
 
 def index_keys(fp: Fingerprint | bytes) -> list[int]:
     """Keys to store for a fingerprint (sorted, unique)."""
-    return np.unique(stored_keys(prepare([fp], oriented=False))).tolist()
+    return index_keys_many([fp])[0]
+
+
+def index_keys_many(fps: Sequence[Fingerprint | bytes]) -> list[list[int]]:
+    """:func:`index_keys` of many fingerprints, unpacked and cut in one vectorised pass."""
+    if not fps:
+        return []
+    return [np.unique(row).tolist() for row in stored_keys(prepare(fps, oriented=False))]
 
 
 def query_keys(fp: Fingerprint | bytes) -> list[int]:

@@ -5,7 +5,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from imagex_dedup.engine import Fingerprint, fingerprint_image, index_keys, query_keys
+from imagex_dedup.engine import (
+    Fingerprint,
+    fingerprint_image,
+    index_keys,
+    index_keys_many,
+    query_keys,
+)
 from imagex_dedup.engine.fingerprint import FULL_BYTES, FULL_SIDE, WINDOW_SIDE
 from imagex_dedup.engine.keys import PROBE_FLIPS, SEGMENTS
 from imagex_dedup.engine.variants import make_variant
@@ -27,6 +33,14 @@ def test_keys_round_trip_through_bytes(fp: Fingerprint) -> None:
     again = Fingerprint.from_bytes(fp.to_bytes())
     assert index_keys(again) == index_keys(fp) == index_keys(fp.to_bytes())
     assert query_keys(again) == query_keys(fp)
+
+
+@given(st.lists(fingerprints, max_size=5))
+def test_index_keys_many_are_the_keys_of_each(fps: list[Fingerprint]) -> None:
+    """The vectorised form the batch store uses gives each fingerprint's own keys."""
+    expected = [index_keys(fp) for fp in fps]
+    assert index_keys_many(fps) == expected
+    assert index_keys_many([fp.to_bytes() for fp in fps]) == expected
 
 
 @given(fingerprints)

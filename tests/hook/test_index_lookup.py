@@ -16,9 +16,10 @@ from tests.testapp.models import Photo
 pytestmark = pytest.mark.django_db
 
 
-def test_in_one_parameter_selects_what_in_selects() -> None:
-    fingerprints, _ = synthetic_fingerprints(30, seed=3)
+def store_synthetic(count: int, seed: int = 5) -> list[tuple[ImageFingerprint, engine.Fingerprint]]:
+    fingerprints, _ = synthetic_fingerprints(count, seed=seed)
     content_type = ContentType.objects.get_for_model(Photo)
+    stored = []
     for i, fp in enumerate(fingerprints):
         record = ImageFingerprint.objects.create(
             content_type=content_type,
@@ -30,6 +31,12 @@ def test_in_one_parameter_selects_what_in_selects() -> None:
         ImageFingerprintKey.objects.bulk_create(
             ImageFingerprintKey(fingerprint=record, key=key) for key in engine.index_keys(fp)
         )
+        stored.append((record, fp))
+    return stored
+
+
+def test_in_one_parameter_selects_what_in_selects() -> None:
+    fingerprints = [fp for _, fp in store_synthetic(30, seed=3)]
     keys = engine.query_keys(fingerprints[0]) + engine.index_keys(fingerprints[7])
     rows = ImageFingerprintKey.objects.values_list("pk", flat=True).order_by("pk")
     expected = list(rows.filter(key__in=keys))
@@ -48,25 +55,6 @@ def test_in_one_parameter_falls_back_to_in_elsewhere() -> None:
 postgresql_only = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="PostgreSQL planner settings (tests.settings_pg)"
 )
-
-
-def store_synthetic(count: int) -> list[tuple[ImageFingerprint, engine.Fingerprint]]:
-    fingerprints, _ = synthetic_fingerprints(count, seed=5)
-    content_type = ContentType.objects.get_for_model(Photo)
-    stored = []
-    for i, fp in enumerate(fingerprints):
-        record = ImageFingerprint.objects.create(
-            content_type=content_type,
-            object_id=str(i),
-            field_name="image",
-            fingerprint=fp.to_bytes(),
-            fingerprint_version=engine.FINGERPRINT_VERSION,
-        )
-        ImageFingerprintKey.objects.bulk_create(
-            ImageFingerprintKey(fingerprint=record, key=key) for key in engine.index_keys(fp)
-        )
-        stored.append((record, fp))
-    return stored
 
 
 @postgresql_only
