@@ -1,7 +1,7 @@
 """Accuracy of the engine against imagehash.phash and pdqhash on a labelled near-duplicate set.
 
 Every original (real photos, see ``photos.py``) gets every transform of
-``imagex_dedup.engine.variants``; two images are near-duplicates iff they come from the same
+``tests.support.variants``; two images are near-duplicates iff they come from the same
 original. Pairwise precision/recall over *all* pairs of images (original-variant and
 variant-variant), per-transform recall on original-variant pairs, a threshold sweep, the closest
 negatives, and the recall of the database keys (``keys.py``) on pairs scoring >= 0.84.
@@ -23,7 +23,7 @@ from photos import originals
 
 from imagex_dedup.engine import fingerprint_image, group, index_keys, query_keys
 from imagex_dedup.engine.scoring import DEFAULT_SIMILARITY, pair_scores, prepare
-from imagex_dedup.engine.variants import TRANSFORMS, generate_variants
+from tests.support.variants import TRANSFORMS, generate_variants
 
 
 @dataclass

@@ -18,7 +18,7 @@ import sys
 import time
 
 from imagex_dedup.engine import group
-from imagex_dedup.engine.synthetic import synthetic_fingerprints
+from tests.support.synthetic import synthetic_fingerprints
 
 
 def _current_rss_mb() -> float:

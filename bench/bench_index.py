@@ -35,7 +35,7 @@ from django.conf import settings
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from imagex_dedup import engine
-from imagex_dedup.engine.synthetic import synthetic_fingerprints
+from tests.support.synthetic import synthetic_fingerprints
 
 PG_NAME = "bench_imagex_dedup"
 INDEX = "imagex_dedup_key_idx"
@@ -166,7 +166,7 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def measure(queries: list[tuple[int, bytes]], stored: int, content_type_id: int) -> dict:
-    from imagex_dedup.index import candidates, find_matches
+    from imagex_dedup.index.lookup import candidates, find_matches
     from imagex_dedup.models import ImageFingerprint
 
     totals, cpu, sql, counts, found = [], [], [], [], 0

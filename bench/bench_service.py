@@ -98,7 +98,7 @@ def write_images(directory: Path, count: int) -> list[str]:
     sys.path.insert(0, str(ROOT / "bench"))
     from photos import originals
 
-    from imagex_dedup.engine.variants import TRANSFORMS, make_variant
+    from tests.support.variants import TRANSFORMS, make_variant
 
     names: list[str] = []
     pictures = list(originals().values())

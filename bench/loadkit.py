@@ -69,7 +69,7 @@ def write_photo_set(directory: Path) -> list[str]:
     """The photos of ``tests/data/photos`` and variants of each, as files in ``directory``."""
     from PIL import Image
 
-    from imagex_dedup.engine.variants import make_variant
+    from tests.support.variants import make_variant
 
     sources = sorted(p for p in (ROOT / "tests" / "data" / "photos").iterdir() if p.suffix != ".md")
     names: list[str] = []

@@ -20,5 +20,5 @@ _REGISTRY_NAMES = frozenset({"register", "unregister", "is_registered", "get_reg
 
 def __getattr__(name: str) -> Any:
     if name in _REGISTRY_NAMES:
-        return getattr(import_module("imagex_dedup.registry"), name)
+        return getattr(import_module("imagex_dedup.hook.registry"), name)
     raise AttributeError(f"module 'imagex_dedup' has no attribute {name!r}")

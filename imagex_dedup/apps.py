@@ -9,12 +9,13 @@ class ImagexDedupConfig(AppConfig):
 
     def ready(self) -> None:
         # Wiring only: no database queries here.
-        from . import checks, handlers, registry  # noqa: F401  (checks: registers system checks)
+        from imagex_dedup import checks  # noqa: F401  (registers the system checks)
+        from imagex_dedup.hook import handlers, registry
 
         registry.register_from_settings()
         for registration in registry.registrations():
             # Models registered in code before the app registry was ready get their proxies now.
-            handlers.connect(registration.model)
-        from .admin_actions import install_host_actions  # no-op without django.contrib.admin
+            handlers.connect(registration.model, registration.fields)
+        from imagex_dedup.admin.host import install_host_actions
 
-        install_host_actions()
+        install_host_actions()  # a no-op without django.contrib.admin

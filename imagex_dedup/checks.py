@@ -6,7 +6,7 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.core.checks import CheckMessage, Error, Tags, register
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
 
 @register(Tags.compatibility)
@@ -40,7 +40,7 @@ def check_django_q(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]
 
 def _settings_model_errors(label: object, fields: object) -> list[CheckMessage]:
     """Problems with one ``MODELS`` entry (``E003``-``E006``)."""
-    from .registry import field_problem
+    from imagex_dedup.hook.registry import field_problem
 
     where = f'IMAGEX_DEDUP["MODELS"][{label!r}]'
     try:
@@ -86,7 +86,7 @@ def _settings_model_errors(label: object, fields: object) -> list[CheckMessage]:
 @register(Tags.models)
 def check_registered_models(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """The ``MODELS`` setting must name installed models and their file fields."""
-    from .conf import dedup_settings
+    from imagex_dedup.conf import dedup_settings
 
     models_setting = dedup_settings.user_settings.get("MODELS", {})
     if not isinstance(models_setting, dict):
@@ -107,7 +107,7 @@ def check_backend(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """The ``BACKEND`` setting must name an importable detection backend."""
     from django.core.exceptions import ImproperlyConfigured
 
-    from .backends import backend_class
+    from imagex_dedup.backends import backend_class
 
     try:
         backend_class()
@@ -119,8 +119,8 @@ def check_backend(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 @register(Tags.compatibility)
 def check_rates(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """``SERVICE_RATE`` and ``STATUS_RATE`` must be ``None`` or ``"<count>/<s|m|h|d>"``."""
-    from .api.throttling import parse_rate
-    from .conf import dedup_settings
+    from imagex_dedup.conf import dedup_settings
+    from imagex_dedup.service.throttling import parse_rate
 
     errors: list[CheckMessage] = []
     for name in ("SERVICE_RATE", "STATUS_RATE"):
@@ -144,6 +144,45 @@ def check_rates(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
 @register(Tags.compatibility)
 def check_imagex_backend(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """W010-W015: settings the ``imagex`` backend needs (only when it is selected)."""
-    from .backends.imagex_config import check_imagex_settings
+    from imagex_dedup.backends.imagex_config import check_imagex_settings
 
     return check_imagex_settings()
+
+
+@register(Tags.compatibility)
+def check_setting_values(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """E016: an option of the wrong type or out of range; W017: a key no option has (a typo)."""
+    from imagex_dedup.conf import DEFAULTS, SETTINGS_NAME, SPECS, dedup_settings
+
+    given = dedup_settings.user_settings
+    messages: list[CheckMessage] = [
+        Warning(
+            f"{SETTINGS_NAME}[{key!r}] is not an imagex_dedup setting; it is ignored.",
+            hint="Check the spelling against the settings reference.",
+            id="imagex_dedup.W017",
+        )
+        for key in given
+        if key not in DEFAULTS
+    ]
+    for spec in SPECS:
+        if spec.key not in given:
+            continue
+        value = dedup_settings.value(spec.key)
+        kinds = tuple(kind for kind in spec.types if kind is not None)
+        if value is None and None in spec.types:
+            continue
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+            problem = "must be " + " or ".join(
+                "None" if kind is None else kind.__name__ for kind in spec.types
+            )
+        else:
+            problem = spec.validate(value) if spec.validate else None
+        if problem:
+            messages.append(
+                Error(
+                    f"{SETTINGS_NAME}[{spec.key!r}] = {value!r}: {problem}.",
+                    hint=f"{spec.key}: {spec.doc}",
+                    id="imagex_dedup.E016",
+                )
+            )
+    return messages

@@ -1,106 +1,354 @@
 """Settings for imagex_dedup, read lazily from ``settings.IMAGEX_DEDUP``.
 
-Every option has a default here, in one place. Values are read on first access and cached;
-the cache is cleared in place when Django's ``setting_changed`` fires, so
-``override_settings(IMAGEX_DEDUP=...)`` works in tests and nothing holds a stale copy
-(modules import the object, not its values).
-Values are validated by system checks (``imagex_dedup.checks``), not at import time.
+Every option is declared once, below, with its default, its type and its description; the
+settings reference in the docs is generated from these declarations. Code reads typed values
+(``dedup_settings.similarity``, ``dedup_settings.load_limits()``); values are read on first
+access and cached, and the cache is cleared in place when Django's ``setting_changed`` fires, so
+``override_settings(IMAGEX_DEDUP=...)`` works in tests and nothing holds a stale copy (modules
+import the object, not its values). Values are validated by system checks
+(``imagex_dedup.checks``, one per setting that can be wrong), not at import time.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.utils.module_loading import import_string
 
+if TYPE_CHECKING:
+    from imagex_dedup.engine.fetch import FetchPolicy
+    from imagex_dedup.engine.loading import LoadLimits
+    from imagex_dedup.models import DetectionService
+
 SETTINGS_NAME = "IMAGEX_DEDUP"
 
-DEFAULTS: dict[str, Any] = {
-    # --- the hook -------------------------------------------------------------------------
-    # Kill switch for the model hook (saving images schedules nothing when False).
-    "ENABLED": True,
-    # Host models to watch: {"app_label.Model": "field"} or {"app_label.Model": ["f1", "f2"]}.
-    "MODELS": {},
-    # Default similarity threshold in [0, 1] (two decimals at most, as in the cloud API).
-    "SIMILARITY": 0.84,
-    # Where detection runs: "local" (engine in the django-q2 worker) or "imagex" (veImageX or
-    # another deployment of this app), or a dotted path to a backend class.
-    "BACKEND": "local",
-    # django-q2 task group and extra q_options for every task we enqueue.
-    "TASK_GROUP": "imagex_dedup",
-    "TASK_TIMEOUT": 120,
-    # --- safe input ---------------------------------------------------------------------
-    "MAX_IMAGE_BYTES": 50 * 1024 * 1024,
-    "MAX_IMAGE_PIXELS": 50_000_000,
-    "FETCH_TIMEOUT": 10.0,
-    # Let the fetcher reach private/loopback addresses (never in production).
-    "FETCH_ALLOW_PRIVATE": False,
-    # --- callbacks ----------------------------------------------------------------------
-    # Outbound (service -> client) deliveries: attempts and exponential backoff base (seconds).
-    "CALLBACK_MAX_ATTEMPTS": 5,
-    "CALLBACK_BACKOFF": 2.0,
-    "CALLBACK_TIMEOUT": 10.0,
-    # Inbound callback tokens (per task) stay valid this long (seconds).
-    "CALLBACK_TOKEN_MAX_AGE": 7 * 24 * 3600,
-    # Inbound callback bodies larger than this are refused with 413 (bytes).
-    "CALLBACK_MAX_BODY_BYTES": 5 * 1024 * 1024,
-    # Absolute base URL of this site, used to build callback URLs handed to remote services.
-    "PUBLIC_BASE_URL": "",
-    # --- service API --------------------------------------------------------------------
-    "SERVICE_RATE": "10/s",
-    "STATUS_RATE": "5/s",
-    "SIGNATURE_MAX_SKEW": 900,
-    # Refuse a signed POST whose exact signature was already honoured (within the skew window;
-    # the nonces live in the cache alias below, shared by all server processes).
-    "SIGNATURE_REJECT_REPLAYS": True,
-    "SIGNATURE_REPLAY_CACHE": "default",
-    # Service request bodies larger than this are refused with 413 before they are read (bytes).
-    "SERVICE_MAX_BODY_BYTES": 2 * 1024 * 1024,
-    "SYNC_TIME_BUDGET": 30.0,
-    "MAX_URLS_PER_REQUEST": 1000,
-    # Fingerprints kept per process, keyed by the SHA-256 of the image bytes (LRU; ~0.5 KB
-    # each): bytes seen recently are not decoded again. 0 turns the cache off.
-    "FINGERPRINT_CACHE_SIZE": 10_000,
-    # --- review and merge ---------------------------------------------------------------
-    # Delete merged duplicates (True) or keep them, flagged in the merge log (False).
-    "MERGE_DELETE_DUPLICATES": True,
-    # Delete the duplicates' files from storage after a merge (never by default).
-    "MERGE_DELETE_FILES": False,
-    "MERGE_HANDLER": "imagex_dedup.merge.merge_group",
-    "THUMBNAIL_SIZE": 240,
-    # Bounding box (pixels) of the large previews on a group's review page.
-    "PREVIEW_SIZE": 720,
-    # Most images one synchronous REST check (<mount>/api/check/) accepts.
-    "API_CHECK_MAX_IMAGES": 20,
-    # --- veImageX backend ---------------------------------------------------------------
-    "IMAGEX": {
-        "ACCESS_KEY_ID": "",
-        "SECRET_ACCESS_KEY": "",
-        "REGION": "cn-north-1",
-        "ENDPOINT": "",
-        "SERVICE_ID": "",
-        "TOP_K": 20,
-        # Local score a stored image needs to be sent as a candidate (the lower of this and
-        # SIMILARITY): below the threshold, since the service scores differently.
-        "CANDIDATE_SIMILARITY": 0.75,
-        "BATCH_SIZE": 50,
-        "RATE_LIMIT": 10,
-        # Cache alias the per-second request counters live in (shared by all workers).
-        "RATE_LIMIT_CACHE": "default",
-        "ASYNC_THRESHOLD": 50,
-        "TIMEOUT": 30.0,
-    },
-}
+T = TypeVar("T")
 
-# Options that hold dotted paths; ``dedup_settings.load("NAME")`` imports them.
-IMPORT_STRINGS = frozenset({"MERGE_HANDLER"})
+
+@dataclass(frozen=True)
+class Spec:
+    """One documented option: its key, default, accepted types and meaning.
+
+    ``types`` is what a system check accepts (``None`` in it: the option may be ``None``);
+    ``default_text`` is how the docs write the default when ``repr`` would not be helpful.
+    """
+
+    key: str
+    default: Any
+    types: tuple[type | None, ...]
+    doc: str
+    section: str
+    default_text: str = ""
+    validate: Callable[[Any], str | None] | None = field(default=None, compare=False)
+
+    @property
+    def shown_default(self) -> str:
+        return self.default_text or repr(self.default)
+
+
+class Setting(Generic[T]):
+    """A typed, documented option of :class:`DedupSettings` (a descriptor)."""
+
+    def __init__(self, spec: Spec) -> None:
+        self.spec = spec
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> Setting[T]: ...
+    @overload
+    def __get__(self, instance: DedupSettings, owner: type) -> T: ...
+
+    def __get__(self, instance: DedupSettings | None, owner: type) -> Setting[T] | T:
+        if instance is None:
+            return self
+        return instance.value(self.spec.key)
+
+
+def _positive(value: Any) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def _not_negative(value: Any) -> str | None:
+    return None if value >= 0 else "must be 0 or more"
+
+
+def _similarity(value: Any) -> str | None:
+    from imagex_dedup.engine.similarity import InvalidSimilarity, parse_similarity
+
+    try:
+        parse_similarity(value)
+    except InvalidSimilarity as error:
+        return str(error)
+    return None
+
+
+def _backend(value: Any) -> str | None:
+    return None if value else "must name a backend"
+
+
+def _spec(
+    key: str,
+    default: Any,
+    doc: str,
+    section: str,
+    *,
+    types: tuple[type | None, ...] | None = None,
+    shown: str = "",
+    validate: Callable[[Any], str | None] | None = None,
+) -> Any:
+    kinds = types or ((int, float) if type(default) is float else (type(default),))
+    return Setting(Spec(key, default, kinds, doc, section, shown, validate))
+
+
+HOOK, INPUT, CALLBACKS, SERVICE, REVIEW = "hook", "input", "callbacks", "service", "review"
+MB = 1024 * 1024
 
 
 class DedupSettings:
-    """Attribute access to ``settings.IMAGEX_DEDUP`` merged over :data:`DEFAULTS`."""
+    """Typed access to ``settings.IMAGEX_DEDUP`` merged over the declared defaults.
+
+    Upper-case names (``dedup_settings.SIMILARITY``) still give the raw merged value, for host
+    code written against the dict.
+    """
+
+    # --- the hook ------------------------------------------------------------------------------
+    enabled: Setting[bool] = _spec(
+        "ENABLED",
+        True,
+        "Kill switch for the model hook: when `False`, saving images schedules nothing.",
+        HOOK,
+    )
+    models: Setting[dict[str, Any]] = _spec(
+        "MODELS",
+        {},
+        'Host models to watch: `{"app_label.Model": "field"}` or '
+        '`{"app_label.Model": ["f1", "f2"]}`.',
+        HOOK,
+    )
+    similarity: Setting[float] = _spec(
+        "SIMILARITY",
+        0.84,
+        "Default similarity threshold: greater than 0, at most 1, two decimals at most "
+        "(the cloud API's rule).",
+        HOOK,
+        validate=_similarity,
+    )
+    backend: Setting[str] = _spec(
+        "BACKEND",
+        "local",
+        'Where detection runs: `"local"` (the engine in the django-q2 worker), `"imagex"` '
+        "(veImageX or another deployment of this app), or a dotted path to a backend class.",
+        HOOK,
+        validate=_backend,
+    )
+    task_group: Setting[str] = _spec(
+        "TASK_GROUP", "imagex_dedup", "django-q2 task group of every task we enqueue.", HOOK
+    )
+    task_timeout: Setting[int] = _spec(
+        "TASK_TIMEOUT",
+        120,
+        "django-q2 `timeout` (seconds) of every task we enqueue.",
+        HOOK,
+        validate=_positive,
+    )
+    # --- safe input ----------------------------------------------------------------------------
+    max_image_bytes: Setting[int] = _spec(
+        "MAX_IMAGE_BYTES",
+        50 * MB,
+        "Largest image file read or downloaded (bytes).",
+        INPUT,
+        shown="50 * 1024 * 1024",
+        validate=_positive,
+    )
+    max_image_pixels: Setting[int] = _spec(
+        "MAX_IMAGE_PIXELS",
+        50_000_000,
+        "Largest image decoded (width x height), a guard against decompression bombs.",
+        INPUT,
+        shown="50_000_000",
+        validate=_positive,
+    )
+    fetch_timeout: Setting[float] = _spec(
+        "FETCH_TIMEOUT",
+        10.0,
+        "Timeout (seconds) of one image download.",
+        INPUT,
+        validate=_positive,
+    )
+    fetch_allow_private: Setting[bool] = _spec(
+        "FETCH_ALLOW_PRIVATE",
+        False,
+        "Let this site's own downloads (the REST `check/` endpoint, `dedup_check`) reach "
+        "private and loopback addresses. Never in production. The detection service has its "
+        "own switch per service (`DetectionService.allow_private_urls`).",
+        INPUT,
+    )
+    # --- callbacks -----------------------------------------------------------------------------
+    callback_max_attempts: Setting[int] = _spec(
+        "CALLBACK_MAX_ATTEMPTS",
+        5,
+        "Outbound callbacks (service → client): delivery attempts.",
+        CALLBACKS,
+        validate=_positive,
+    )
+    callback_backoff: Setting[float] = _spec(
+        "CALLBACK_BACKOFF",
+        2.0,
+        "Outbound callbacks: base (seconds) of the exponential backoff between attempts.",
+        CALLBACKS,
+        validate=_not_negative,
+    )
+    callback_timeout: Setting[float] = _spec(
+        "CALLBACK_TIMEOUT",
+        10.0,
+        "Outbound callbacks: HTTP timeout (seconds) of one attempt.",
+        CALLBACKS,
+        validate=_positive,
+    )
+    callback_token_max_age: Setting[int] = _spec(
+        "CALLBACK_TOKEN_MAX_AGE",
+        7 * 24 * 3600,
+        "Inbound callbacks: how long (seconds) the per-task token in a callback URL stays valid.",
+        CALLBACKS,
+        shown="7 * 24 * 3600",
+        validate=_positive,
+    )
+    callback_max_body_bytes: Setting[int] = _spec(
+        "CALLBACK_MAX_BODY_BYTES",
+        5 * MB,
+        "Inbound callbacks: larger bodies are refused with HTTP 413.",
+        CALLBACKS,
+        shown="5 * 1024 * 1024",
+        validate=_positive,
+    )
+    public_base_url: Setting[str] = _spec(
+        "PUBLIC_BASE_URL",
+        "",
+        "Absolute base URL of this site (`https://example.com`), used to build callback URLs "
+        "handed to remote services.",
+        CALLBACKS,
+    )
+    # --- service API ---------------------------------------------------------------------------
+    service_rate: Setting[str | None] = _spec(
+        "SERVICE_RATE",
+        "10/s",
+        "Rate limit of `GetImageDuplicateDetection` per caller, a token bucket: that many at "
+        "once, refilled at that rate (HTTP 429 `FlowLimitExceeded` beyond); `None`: no limit.",
+        SERVICE,
+        types=(str, None),  # its format: check E009
+    )
+    status_rate: Setting[str | None] = _spec(
+        "STATUS_RATE",
+        "5/s",
+        "Rate limit of `GetDedupTaskStatus` and `GetDedupUsage` per caller, the same way.",
+        SERVICE,
+        types=(str, None),  # its format: check E009
+    )
+    signature_max_skew: Setting[int] = _spec(
+        "SIGNATURE_MAX_SKEW",
+        900,
+        "Largest difference (seconds) between a signed request's `X-Date` and the server clock.",
+        SERVICE,
+        validate=_positive,
+    )
+    signature_reject_replays: Setting[bool] = _spec(
+        "SIGNATURE_REJECT_REPLAYS",
+        True,
+        "Refuse a signed POST whose exact signature was already honoured (401 "
+        "`SignatureReplayed`); SDKs sign every attempt anew.",
+        SERVICE,
+    )
+    signature_replay_cache: Setting[str] = _spec(
+        "SIGNATURE_REPLAY_CACHE",
+        "default",
+        "Cache alias holding the signatures already used (shared by every server process).",
+        SERVICE,
+    )
+    service_max_body_bytes: Setting[int] = _spec(
+        "SERVICE_MAX_BODY_BYTES",
+        2 * MB,
+        "Service requests with a larger body are refused with HTTP 413 "
+        "`RequestEntityTooLarge` before it is read.",
+        SERVICE,
+        shown="2 * 1024 * 1024",
+        validate=_positive,
+    )
+    sync_time_budget: Setting[float] = _spec(
+        "SYNC_TIME_BUDGET",
+        30.0,
+        "Time budget (seconds) of one synchronous detection request.",
+        SERVICE,
+        validate=_positive,
+    )
+    max_urls_per_request: Setting[int] = _spec(
+        "MAX_URLS_PER_REQUEST",
+        1000,
+        "Most URLs one detection request may send.",
+        SERVICE,
+        validate=_positive,
+    )
+    fingerprint_cache_size: Setting[int] = _spec(
+        "FINGERPRINT_CACHE_SIZE",
+        10_000,
+        "Fingerprints each server process keeps, keyed by the SHA-256 of the downloaded bytes "
+        "(least recently used evicted; about 0.5 KB each): an image whose bytes were seen "
+        "recently is not decoded again. Failures are not cached. `0` turns the cache off.",
+        SERVICE,
+        shown="10_000",
+        validate=_not_negative,
+    )
+    # --- review and merge ----------------------------------------------------------------------
+    merge_delete_duplicates: Setting[bool] = _spec(
+        "MERGE_DELETE_DUPLICATES",
+        True,
+        "Delete merged duplicates (`True`) or keep them, flagged in the merge log (`False`).",
+        REVIEW,
+    )
+    merge_delete_files: Setting[bool] = _spec(
+        "MERGE_DELETE_FILES",
+        False,
+        "Also delete the duplicates' files from storage after a merge.",
+        REVIEW,
+    )
+    merge_handler: Setting[str] = _spec(
+        "MERGE_HANDLER",
+        "imagex_dedup.review.merge.merge_group",
+        "Dotted path of the function that merges a group.",
+        REVIEW,
+    )
+    thumbnail_size: Setting[int] = _spec(
+        "THUMBNAIL_SIZE",
+        240,
+        "Bounding box (pixels) of the thumbnails in the admin and the API.",
+        REVIEW,
+        validate=_positive,
+    )
+    preview_size: Setting[int] = _spec(
+        "PREVIEW_SIZE",
+        720,
+        "Bounding box (pixels) of the large previews on a group's review page.",
+        REVIEW,
+        validate=_positive,
+    )
+    api_check_max_images: Setting[int] = _spec(
+        "API_CHECK_MAX_IMAGES",
+        20,
+        "Most images one synchronous REST check (`<mount>/api/check/`) accepts.",
+        REVIEW,
+        validate=_positive,
+    )
+    # --- veImageX backend ----------------------------------------------------------------------
+    imagex: Setting[dict[str, Any]] = _spec(
+        "IMAGEX",
+        {},  # filled from IMAGEX_SPECS below
+        "The `imagex` backend (a dict; keys you leave out keep their defaults).",
+        "imagex",
+        shown="see below",
+    )
 
     def __init__(self) -> None:
         self._cache: dict[str, Any] = {}
@@ -109,26 +357,110 @@ class DedupSettings:
     def user_settings(self) -> dict[str, Any]:
         return getattr(settings, SETTINGS_NAME, None) or {}
 
+    def value(self, key: str) -> Any:
+        """The merged value of option ``key`` (``dict`` options merged key by key)."""
+        if key not in self._cache:
+            default = DEFAULTS[key]
+            value = self.user_settings.get(key, default)
+            if isinstance(default, dict) and isinstance(value, dict):
+                value = {**default, **value}
+            if type(default) is float and type(value) is int:
+                value = float(value)
+            self._cache[key] = value
+        return self._cache[key]
+
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_") or name not in DEFAULTS:
-            raise AttributeError(f"Invalid imagex_dedup setting: {name!r}")
-        if name not in self._cache:
-            value = self.user_settings.get(name, DEFAULTS[name])
-            if isinstance(DEFAULTS[name], dict):
-                value = {**DEFAULTS[name], **value}
-            self._cache[name] = value
-        return self._cache[name]
+        if name.isupper() and name in DEFAULTS:
+            return self.value(name)
+        raise AttributeError(f"Invalid imagex_dedup setting: {name!r}")
 
     def load(self, name: str) -> Any:
         """Import the object named by a dotted-path option."""
         if name not in IMPORT_STRINGS:
             raise AttributeError(f"{name!r} is not a dotted-path setting")
-        return import_string(getattr(self, name))
+        return import_string(self.value(name))
+
+    def load_limits(self) -> LoadLimits:
+        """The engine's limits for reading and decoding one image."""
+        from imagex_dedup.engine.loading import LoadLimits
+
+        return LoadLimits(max_bytes=self.max_image_bytes, max_pixels=self.max_image_pixels)
+
+    def fetch_policy(self, service: DetectionService | None = None) -> FetchPolicy:
+        """The SSRF guard for downloads: the site's own (``FETCH_ALLOW_PRIVATE``), or one
+        detection service's (its host allow-list and its ``allow_private_urls``)."""
+        from imagex_dedup.engine.fetch import FetchPolicy
+
+        if service is None:
+            return FetchPolicy(
+                timeout=self.fetch_timeout,
+                max_bytes=self.max_image_bytes,
+                allow_private=self.fetch_allow_private,
+            )
+        hosts = [h for h in service.allowed_url_hosts or [] if isinstance(h, str) and h.strip()]
+        return FetchPolicy(
+            timeout=self.fetch_timeout,
+            max_bytes=self.max_image_bytes,
+            allow_private=service.allow_private_urls,
+            allowed_hosts=frozenset(hosts) or None,
+        )
 
     def reload(self) -> None:
         """Forget cached values (in place, so every importer sees fresh ones)."""
         self._cache.clear()
 
+
+def _imagex(key: str, default: Any, doc: str, **options: Any) -> Spec:
+    return _spec(key, default, doc, "imagex", **options).spec
+
+
+IMAGEX_SPECS: tuple[Spec, ...] = (
+    _imagex("ACCESS_KEY_ID", "", "Volcengine access key id."),
+    _imagex("SECRET_ACCESS_KEY", "", "Its secret."),
+    _imagex("REGION", "cn-north-1", "Region; picks the endpoint (`cn-north-1`, `ap-southeast-1`)."),
+    _imagex(
+        "ENDPOINT",
+        "",
+        "Explicit endpoint, e.g. another deployment of this app: `https://dedup.example.com/imagex/`.",
+    ),
+    _imagex("SERVICE_ID", "", "The veImageX ServiceId to call."),
+    _imagex(
+        "TOP_K", 20, "Most stored candidates sent along with a new image in one detection call."
+    ),
+    _imagex(
+        "CANDIDATE_SIMILARITY",
+        0.75,
+        "Local score a stored image needs to be sent along as a candidate (the lower of this and "
+        "`SIMILARITY`): below the threshold, because the remote service scores differently.",
+    ),
+    _imagex("BATCH_SIZE", 50, "Most URLs in one call."),
+    _imagex(
+        "RATE_LIMIT",
+        10,
+        "Client-side limit, requests per second per access key (older docs say 10, current "
+        "docs 5).",
+    ),
+    _imagex(
+        "RATE_LIMIT_CACHE",
+        "default",
+        "Cache alias holding the per-second request counters, shared by all workers.",
+    ),
+    _imagex(
+        "ASYNC_THRESHOLD",
+        50,
+        "Calls with more URLs than this use `Async` + `Callback` instead of waiting.",
+    ),
+    _imagex("TIMEOUT", 30.0, "HTTP timeout (seconds) of one call."),
+)
+
+SPECS: tuple[Spec, ...] = tuple(
+    attribute.spec for attribute in vars(DedupSettings).values() if isinstance(attribute, Setting)
+)
+DEFAULTS: dict[str, Any] = {spec.key: spec.default for spec in SPECS}
+DEFAULTS["IMAGEX"] = {spec.key: spec.default for spec in IMAGEX_SPECS}
+
+# Options that hold dotted paths; ``dedup_settings.load("NAME")`` imports them.
+IMPORT_STRINGS = frozenset({"MERGE_HANDLER"})
 
 dedup_settings = DedupSettings()
 

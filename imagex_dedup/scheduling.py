@@ -11,13 +11,13 @@ from typing import Any
 
 from django.db import transaction
 
-from .conf import dedup_settings
+from imagex_dedup.conf import dedup_settings
 
 logger = logging.getLogger(__name__)
 
 
 def _q_options() -> dict[str, Any]:
-    return {"group": dedup_settings.TASK_GROUP, "timeout": dedup_settings.TASK_TIMEOUT}
+    return {"group": dedup_settings.task_group, "timeout": dedup_settings.task_timeout}
 
 
 def _keep(func_path: str, args: tuple[Any, ...]) -> None:

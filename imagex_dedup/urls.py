@@ -9,9 +9,9 @@ A host mounts them once, e.g. ``path("imagex/", include("imagex_dedup.urls"))``:
 
 from django.urls import include, path
 
-from .api.service_views import ServiceView
-from .callbacks import callback_view
-from .thumbnails import thumbnail_view
+from imagex_dedup.backends.callback_view import callback_view
+from imagex_dedup.review.thumbnails import thumbnail_view
+from imagex_dedup.service.views import ServiceView
 
 app_name = "imagex_dedup"
 

@@ -4,9 +4,8 @@
 from django.contrib import admin
 from django.utils.html import format_html
 
-from imagex_dedup.admin_actions import DuplicatesAdminMixin
-
-from .models import Album, Author, Photo, Post
+from demo_project.gallery.models import Album, Author, Photo, Post
+from imagex_dedup.admin import DuplicatesAdminMixin
 
 
 def _thumbnail(file, size: int = 80) -> str:

@@ -10,7 +10,6 @@ class GalleryConfig(AppConfig):
     def ready(self) -> None:
         # The code form of registration (Photo uses the settings form, see settings.py).
         import imagex_dedup
-
-        from .models import Author
+        from demo_project.gallery.models import Author
 
         imagex_dedup.register(Author, field="avatar")

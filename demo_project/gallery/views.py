@@ -11,10 +11,9 @@ from django.shortcuts import render
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from demo_project.gallery.models import Album, Author, Photo, Post
 from imagex_dedup import callback_signing
 from imagex_dedup.models import DetectionService, DuplicateGroup, DuplicateGroupMember
-
-from .models import Album, Author, Photo, Post
 
 logger = logging.getLogger(__name__)
 

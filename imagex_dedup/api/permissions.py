@@ -1,5 +1,8 @@
-"""DRF permission classes of the review API; the rules themselves live in ``imagex_dedup.perms``
-so the admin and the API cannot drift apart."""
+"""DRF permission classes of the review API.
+
+The rules themselves live in ``imagex_dedup.review.perms``, so the admin and the API cannot
+drift apart.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from imagex_dedup import perms
+from imagex_dedup.review import perms
 
 Rule = Callable[[Any], bool]
 

@@ -9,9 +9,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from imagex_dedup.conf import dedup_settings
-from imagex_dedup.keeper import choose_keeper
 from imagex_dedup.models import DetectionTask, DuplicateGroup, DuplicateGroupMember, MergeLog
-from imagex_dedup.thumbnails import member_file, thumbnail_url
+from imagex_dedup.review.keeper import choose_keeper
+from imagex_dedup.review.thumbnails import member_file, thumbnail_url
 
 
 class MemberSerializer(serializers.ModelSerializer):
@@ -165,13 +165,13 @@ class CheckRequestSerializer(serializers.Serializer):
         items = attrs.get("files") or attrs.get("urls") or []
         if bool(attrs.get("files")) == bool(attrs.get("urls")):
             raise serializers.ValidationError("Send either files or urls.")
-        limit = int(dedup_settings.API_CHECK_MAX_IMAGES)
+        limit = dedup_settings.api_check_max_images
         if len(items) > limit:
             raise serializers.ValidationError(f"At most {limit} images per check.")
         for upload in attrs.get("files") or []:
-            if upload.size > int(dedup_settings.MAX_IMAGE_BYTES):
+            if upload.size > dedup_settings.max_image_bytes:
                 raise serializers.ValidationError(f"{upload.name} is too large.")
-        attrs.setdefault("similarity", float(dedup_settings.SIMILARITY))
+        attrs.setdefault("similarity", dedup_settings.similarity)
         return attrs
 
 

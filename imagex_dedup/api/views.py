@@ -1,7 +1,7 @@
 """REST views of the review API: groups (+ merge, dismiss, re-check), merge logs (+ undo),
 synchronous checks of uploads/URLs, and detection task status.
 
-Views are thin: the work is done by :mod:`imagex_dedup.merge` (through the configured
+Views are thin: the work is done by :mod:`imagex_dedup.review.merge` (through the configured
 ``MERGE_HANDLER``) and :mod:`imagex_dedup.api.checking`. Override the ``get_*`` hooks to change
 one piece (handler, queryset, serializer) without rewriting a view.
 """
@@ -24,7 +24,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from imagex_dedup import merge, perms
 from imagex_dedup.api import checking
 from imagex_dedup.api.parsers import JSONParser
 from imagex_dedup.api.permissions import GroupPermission, MergeLogPermission
@@ -38,6 +37,7 @@ from imagex_dedup.api.serializers import (
     TaskSerializer,
 )
 from imagex_dedup.models import DetectionTask, DuplicateGroup, DuplicateGroupMember, MergeLog
+from imagex_dedup.review import merge, perms
 
 
 class Pagination(PageNumberPagination):

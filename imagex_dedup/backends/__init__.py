@@ -9,8 +9,8 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from ..conf import dedup_settings
-from .base import DetectionBackend
+from imagex_dedup.backends.base import DetectionBackend
+from imagex_dedup.conf import dedup_settings
 
 BACKENDS = {
     "local": "imagex_dedup.backends.local.LocalBackend",
@@ -20,7 +20,7 @@ BACKENDS = {
 
 def backend_class(name: str | None = None) -> type[DetectionBackend]:
     """The backend class named ``name`` (default: the ``BACKEND`` setting)."""
-    name = name or dedup_settings.BACKEND
+    name = name or dedup_settings.backend
     path = BACKENDS.get(name, name)
     try:
         backend = import_string(path)

@@ -5,15 +5,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import ClassVar
 
-from ..models import ImageFingerprint
+from imagex_dedup.models import ImageFingerprint
 
 
 class DetectionBackend(ABC):
     """Finds the duplicates of one stored host image and applies them.
 
     ``check`` runs inside a django-q2 worker. It must record its outcome through
-    ``imagex_dedup.results.apply_result`` (at once, or later from the callback view), so that
-    every backend changes groups the same way.
+    :mod:`imagex_dedup.groups` (``link`` for matches it found itself, ``apply_result`` for a
+    wire ``Result``, at once or later from the callback view), so that every backend changes
+    groups the same way.
     """
 
     name: ClassVar[str]

@@ -9,7 +9,7 @@ URLs go out in requests of at most ``BATCH_SIZE`` (the new image is in each). A 
 most ``ASYNC_THRESHOLD`` URLs waits for the answer; a larger one asks for ``Async`` processing
 with a ``Callback`` to this app's callback view, which applies the result later. Each request is
 one ``DetectionTask`` (kind ``remote``) whose ``request`` maps the URLs sent to host refs in the
-format :mod:`imagex_dedup.results` defines; results are applied by ``results.apply_result``.
+format :mod:`imagex_dedup.groups` defines; results are applied by ``results.apply_result``.
 
 Errors: the client already retried throttling, 5xx and transport failures. If those persist, the
 task is marked failed and the error raised, so django-q2 retries the check later; other service
@@ -28,16 +28,16 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
-from ..conf import dedup_settings
-from ..index import find_matches
-from ..models import DetectionTask, ImageFingerprint
-from ..reconnect import refresh_connections
-from ..results import apply_result
-from ..tokens import callback_url
-from ..volc.client import ImageXAPIError, ImageXClient
-from .base import DetectionBackend
-from .imagex_config import ImageXConfig
-from .ratelimit import CacheRateLimiter
+from imagex_dedup.backends.base import DetectionBackend
+from imagex_dedup.backends.imagex_config import ImageXConfig
+from imagex_dedup.backends.ratelimit import CacheRateLimiter
+from imagex_dedup.backends.tokens import callback_url
+from imagex_dedup.conf import dedup_settings
+from imagex_dedup.db import refresh_connections
+from imagex_dedup.groups import apply_result
+from imagex_dedup.index.lookup import find_matches
+from imagex_dedup.models import DetectionTask, ImageFingerprint
+from imagex_dedup.volc.client import ImageXAPIError, ImageXClient
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ def image_url(record: ImageFingerprint) -> str:
     url = model._meta.get_field(record.field_name).storage.url(record.file_name)
     if urlsplit(url).scheme:
         return url
-    base = str(dedup_settings.PUBLIC_BASE_URL)
+    base = dedup_settings.public_base_url
     if not base:
         raise ImproperlyConfigured(
             'The imagex backend needs IMAGEX_DEDUP["PUBLIC_BASE_URL"] to send storage URLs.'
@@ -101,7 +101,7 @@ class ImagexBackend(DetectionBackend):
 
     def check(self, fp_record: ImageFingerprint) -> None:
         config = ImageXConfig.from_settings()
-        similarity = float(dedup_settings.SIMILARITY)
+        similarity = dedup_settings.similarity
         refs: dict[str, str] = {image_url(fp_record): fp_record.ref}
         for record in select_candidates(fp_record, similarity, config):
             # Two host objects sharing one file send it once; the first keeps the URL.

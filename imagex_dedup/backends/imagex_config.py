@@ -13,11 +13,10 @@ from typing import Any
 
 from django.core.checks import CheckMessage, Warning
 
+from imagex_dedup.backends.ratelimit import cache_is_shared
 from imagex_dedup.conf import dedup_settings
 from imagex_dedup.volc.client import REGION_ENDPOINTS
 from imagex_dedup.volc.signing import Credentials
-
-from .ratelimit import cache_is_shared
 
 ENV_ACCESS_KEY = "VOLC_ACCESSKEY"
 ENV_SECRET_KEY = "VOLC_SECRETKEY"  # noqa: S105 (the name of the variable, not a secret)
@@ -53,7 +52,7 @@ class ImageXConfig:
 
     @classmethod
     def from_settings(cls) -> ImageXConfig:
-        raw: dict[str, Any] = dedup_settings.IMAGEX
+        raw: dict[str, Any] = dedup_settings.imagex
         return cls(
             access_key_id=raw["ACCESS_KEY_ID"] or os.environ.get(ENV_ACCESS_KEY, ""),
             secret_access_key=raw["SECRET_ACCESS_KEY"] or os.environ.get(ENV_SECRET_KEY, ""),
@@ -76,7 +75,7 @@ def _warning(number: int, message: str, hint: str) -> Warning:
 
 def check_imagex_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """Warnings W010-W015 for a host that selected ``BACKEND = "imagex"``."""
-    if dedup_settings.BACKEND != "imagex":
+    if dedup_settings.backend != "imagex":
         return []
     try:
         config = ImageXConfig.from_settings()
@@ -107,7 +106,7 @@ def check_imagex_settings(app_configs: Any = None, **kwargs: Any) -> list[CheckM
                 'Set IMAGEX_DEDUP["IMAGEX"]["SERVICE_ID"] to your veImageX service id.',
             )
         )
-    if not dedup_settings.PUBLIC_BASE_URL:
+    if not dedup_settings.public_base_url:
         messages.append(
             _warning(
                 12,

@@ -2,39 +2,39 @@
 
 from __future__ import annotations
 
-from ..conf import dedup_settings
-from ..index import find_matches
-from ..models import DetectionTask, ImageFingerprint
-from ..results import apply_result
-from .base import DetectionBackend
+from django.utils import timezone
+
+from imagex_dedup.backends.base import DetectionBackend
+from imagex_dedup.conf import dedup_settings
+from imagex_dedup.db import write_transaction
+from imagex_dedup.groups import link
+from imagex_dedup.index.lookup import find_matches
+from imagex_dedup.models import DetectionTask, ImageFingerprint
 
 
 class LocalBackend(DetectionBackend):
-    """Looks a record up in the fingerprint index and applies the matches as a ``Result``.
+    """Looks a record up in the fingerprint index and links it with its matches.
 
-    A ``DetectionTask`` (kind ``check``) is recorded only when there are matches, so a library
-    backfill does not leave one task per image.
+    The matches go to :func:`imagex_dedup.groups.link` as they are (records and scores): no
+    wire ``Result`` is built and parsed back. A ``DetectionTask`` (kind ``check``) records each
+    check that found matches (``result``: ``{"Matches": {ref: score}}``), so a library backfill
+    does not leave one task per image.
     """
 
     name = "local"
 
     def check(self, fp_record: ImageFingerprint) -> None:
-        similarity = float(dedup_settings.SIMILARITY)
+        similarity = dedup_settings.similarity
         matches = find_matches(fp_record, similarity)
         if not matches:
             return
-        refs = [fp_record.ref, *(record.ref for record, _ in matches)]
-        result: dict[str, object] = {"Groups": {"group0": refs}}
-        if len(matches) == 1:
-            result["Score"] = str(round(matches[0][1], 4))
-        task = DetectionTask.objects.create(
-            kind=DetectionTask.Kind.CHECK,
-            backend=self.name,
-            request={
-                "Urls": refs,
-                "Refs": {ref: ref for ref in refs},
-                "Subject": fp_record.ref,
-                "Similarity": similarity,
-            },
-        )
-        apply_result(task, result)
+        with write_transaction():
+            DetectionTask.objects.create(
+                kind=DetectionTask.Kind.CHECK,
+                backend=self.name,
+                status=DetectionTask.Status.SUCCESS,
+                request={"Subject": fp_record.ref, "Similarity": similarity},
+                result={"Matches": {record.ref: score for record, score in matches}},
+                finished_at=timezone.now(),
+            )
+            link(fp_record, matches, similarity=similarity, backend=self.name)

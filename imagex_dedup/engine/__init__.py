@@ -1,5 +1,5 @@
-from .errors import EngineError, FetchError, ImageLoadError, UnsafeURLError
-from .fetch import (
+from imagex_dedup.engine.errors import EngineError, FetchError, ImageLoadError, UnsafeURLError
+from imagex_dedup.engine.fetch import (
     FetchPolicy,
     check_url_safe,
     create_session,
@@ -7,17 +7,17 @@ from .fetch import (
     fetch_url,
     iter_fetch,
 )
-from .fingerprint import (
+from imagex_dedup.engine.fingerprint import (
     FINGERPRINT_VERSION,
     Fingerprint,
     fingerprint,
     fingerprint_image,
     fingerprint_many,
 )
-from .grouping import group
-from .keys import index_keys, index_keys_many, query_keys
-from .loading import LoadedImage, LoadLimits, load_image
-from .scoring import DEFAULT_SIMILARITY, compare, compare_many
+from imagex_dedup.engine.grouping import group
+from imagex_dedup.engine.keys import index_keys, index_keys_many, query_keys
+from imagex_dedup.engine.loading import LoadedImage, LoadLimits, load_image
+from imagex_dedup.engine.scoring import DEFAULT_SIMILARITY, compare, compare_many
 
 __all__ = [
     "DEFAULT_SIMILARITY",

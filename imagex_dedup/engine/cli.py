@@ -17,17 +17,20 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PIL import Image
 
-from .errors import EngineError
-from .fetch import FetchPolicy, fetch_many
-from .fingerprint import Fingerprint, fingerprint_many
-from .grouping import group
-from .loading import DEFAULT_FORMATS, LoadLimits
-from .scoring import DEFAULT_SIMILARITY, compare
+from imagex_dedup.engine.batch import check_batch
+from imagex_dedup.engine.errors import EngineError
+from imagex_dedup.engine.fingerprint import Fingerprint, fingerprint_many
+from imagex_dedup.engine.loading import DEFAULT_FORMATS, LoadLimits
+from imagex_dedup.engine.scoring import DEFAULT_SIMILARITY
+from imagex_dedup.engine.similarity import RULE, InvalidSimilarity, parse_similarity, wire_score
+
+if TYPE_CHECKING:
+    from imagex_dedup.engine.fetch import FetchPolicy
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -42,21 +45,12 @@ class CheckInput:
         return _URL.match(self.location) is not None
 
 
-def format_score(score: float) -> str:
-    """Format a score like the cloud API does ("1.0", "0.93").
-
-    Two decimals, truncated rather than rounded: a pair's shown score reaches a two-decimal
-    similarity threshold exactly when the pair is grouped at that threshold.
-    """
-    clamped = min(max(score, 0.0), 1.0)
-    hundredths = Decimal(repr(clamped)).quantize(Decimal("0.01"), rounding=ROUND_FLOOR)
-    return str(float(hundredths))
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     inputs = expand_inputs(args.inputs, parser)
+    from imagex_dedup.engine.fetch import FetchPolicy
+
     policy = FetchPolicy(allow_private=args.allow_private_urls)
     print(json.dumps(check_inputs(inputs, args.similarity, policy)))
     return 0
@@ -77,9 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument(
         "--similarity",
-        type=parse_similarity,
+        type=similarity_argument,
         default=DEFAULT_SIMILARITY,
-        help=f"threshold in [0, 1], at most two decimals (default {DEFAULT_SIMILARITY})",
+        help=f"threshold: {RULE} (default {DEFAULT_SIMILARITY})",
     )
     check.add_argument(
         "--allow-private-urls",
@@ -89,16 +83,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def parse_similarity(text: str) -> float:
+def similarity_argument(text: str) -> float:
+    """``--similarity``: the engine's one rule, reported the argparse way."""
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        value = Decimal("NaN")
-    if not value.is_finite() or not 0 <= value <= 1 or value.normalize().as_tuple().exponent < -2:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a number in [0, 1] with at most two decimals"
-        )
-    return float(value)
+        return parse_similarity(text)
+    except InvalidSimilarity as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def expand_inputs(arguments: Sequence[str], parser: argparse.ArgumentParser) -> list[CheckInput]:
@@ -135,38 +125,40 @@ def _image_files(directory: str) -> list[str]:
 
 def fingerprint_inputs(
     inputs: list[CheckInput], policy: FetchPolicy, limits: LoadLimits | None = None
-) -> list[tuple[CheckInput, Fingerprint]]:
-    """Fetch (each URL once) and fingerprint the inputs; unreadable ones are reported on
-    stderr and left out."""
+) -> list[Fingerprint | EngineError]:
+    """Fetch (each URL once) and fingerprint the inputs: one fingerprint or error per input;
+    errors are reported on stderr."""
     urls = list(dict.fromkeys(item.location for item in inputs if item.is_url))
-    downloads = dict(zip(urls, fetch_many(urls, policy), strict=True))
-    sources: list[str | bytes | EngineError] = [
-        downloads[item.location] if item.is_url else item.location for item in inputs
-    ]
+    downloads: dict[str, bytes | EngineError] = {}
+    if urls:  # the download stack is imported only when a URL is given
+        from imagex_dedup.engine.fetch import fetch_many
+
+        downloads = dict(zip(urls, fetch_many(urls, policy), strict=True))
+    sources = [downloads[item.location] if item.is_url else item.location for item in inputs]
     loadable = [
-        (item, source)
-        for item, source in zip(inputs, sources, strict=True)
-        if not _report(item, source)
+        index for index, source in enumerate(sources) if not isinstance(source, EngineError)
     ]
-    fingerprints = fingerprint_many([source for _item, source in loadable], limits=limits)
-    return [
-        (item, result)
-        for (item, _source), result in zip(loadable, fingerprints, strict=True)
-        if not _report(item, result)
-    ]
+    fingerprints = fingerprint_many([sources[index] for index in loadable], limits=limits)
+    outcomes: list[Fingerprint | EngineError] = list(sources)  # type: ignore[arg-type]
+    for index, result in zip(loadable, fingerprints, strict=True):
+        outcomes[index] = result
+    for item, outcome in zip(inputs, outcomes, strict=True):
+        if isinstance(outcome, EngineError):
+            print(f"{item.label}: {outcome.code}: {outcome}", file=sys.stderr)
+    return outcomes
 
 
 def result_object(
-    inputs: list[CheckInput], loaded: list[tuple[CheckInput, Fingerprint]], similarity: float
+    inputs: list[CheckInput], outcomes: list[Fingerprint | EngineError], similarity: float
 ) -> dict[str, object]:
     """The ``Result`` object: ``Score`` when exactly two inputs were given and both loaded."""
+    checked = check_batch(outcomes, similarity)
     result: dict[str, object] = {}
-    if len(inputs) == 2 and len(loaded) == 2:
-        result["Score"] = format_score(compare(loaded[0][1], loaded[1][1]))
-    groups = group([fingerprint for _item, fingerprint in loaded], similarity)
+    if checked.score is not None:
+        result["Score"] = wire_score(checked.score)
     result["Groups"] = {
-        f"group{number}": [loaded[index][0].label for index in members]
-        for number, members in enumerate(groups)
+        f"group{number}": [inputs[index].label for index in members]
+        for number, members in enumerate(checked.groups)
     }
     return result
 
@@ -176,11 +168,3 @@ def check_inputs(
 ) -> dict[str, object]:
     """The ``Result`` object for the inputs; unreadable ones are reported on stderr, left out."""
     return result_object(inputs, fingerprint_inputs(inputs, policy), similarity)
-
-
-def _report(item: CheckInput, value: object) -> bool:
-    """Print an error value on stderr; True if ``value`` was one."""
-    if not isinstance(value, EngineError):
-        return False
-    print(f"{item.label}: {value.code}: {value}", file=sys.stderr)
-    return True

@@ -46,8 +46,8 @@ from urllib3.exceptions import (
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 from urllib3.util import connection, parse_url
 
-from .. import __version__
-from .errors import FetchError, UnsafeURLError
+from imagex_dedup import __version__
+from imagex_dedup.engine.errors import FetchError, UnsafeURLError
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 

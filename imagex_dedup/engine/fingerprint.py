@@ -34,8 +34,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image
 
-from .errors import ImageLoadError
-from .loading import LoadLimits, load_image
+from imagex_dedup.engine.errors import ImageLoadError
+from imagex_dedup.engine.loading import LoadLimits, load_image
 
 FINGERPRINT_VERSION = 1
 

@@ -28,9 +28,15 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .fingerprint import Fingerprint
-from .keys import PROBE_FLIPS, SEGMENT_BITS, SEGMENTS, segment_keys, segment_positions
-from .scoring import (
+from imagex_dedup.engine.fingerprint import Fingerprint
+from imagex_dedup.engine.keys import (
+    PROBE_FLIPS,
+    SEGMENT_BITS,
+    SEGMENTS,
+    segment_keys,
+    segment_positions,
+)
+from imagex_dedup.engine.scoring import (
     CENTRE_TOLERANCE,
     DEFAULT_SIMILARITY,
     FULL_BITS,

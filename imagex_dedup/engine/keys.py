@@ -38,8 +38,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .fingerprint import WINDOW_SIDE, Fingerprint
-from .scoring import Prepared, prepare
+from imagex_dedup.engine.fingerprint import WINDOW_SIDE, Fingerprint
+from imagex_dedup.engine.scoring import Prepared, prepare
 
 SEGMENTS = 4
 SEGMENT_BITS = 24

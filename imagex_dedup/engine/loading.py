@@ -16,7 +16,7 @@ from typing import BinaryIO
 
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
-from .errors import ImageLoadError
+from imagex_dedup.engine.errors import ImageLoadError
 
 DEFAULT_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "GIF", "BMP", "TIFF", "MPO"})
 

@@ -29,7 +29,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .fingerprint import (
+from imagex_dedup.engine.fingerprint import (
     FULL_BYTES,
     FULL_SIDE,
     WINDOW_BYTES,

@@ -20,7 +20,7 @@ from imagex_dedup.models import DetectionTask
 from imagex_dedup.scheduling import enqueue
 from imagex_dedup.service import params
 from imagex_dedup.service.access import Caller, get_service, visible_tasks
-from imagex_dedup.service.detection import detect, fetch_policy
+from imagex_dedup.service.detection import detect
 from imagex_dedup.service.errors import ServiceError
 from imagex_dedup.service.metering import record_usage, usage_summary
 from imagex_dedup.service.tasks import RUN_TASK, callback_policy, task_payload
@@ -31,7 +31,7 @@ def detect_duplicates(
 ) -> dict[str, Any]:
     """GetImageDuplicateDetection: the sync Result, or ``{"TaskId", "Callback"}`` when Async."""
     request = params.parse_detection(
-        query, content_type, body, max_urls=int(dedup_settings.MAX_URLS_PER_REQUEST)
+        query, content_type, body, max_urls=dedup_settings.max_urls_per_request
     )
     service = get_service(caller, request.service_id, params.DETECT)
     similarity = request.similarity
@@ -62,8 +62,8 @@ def detect_duplicates(
     result = detect(
         request.urls,
         float(similarity),
-        policy=fetch_policy(service),
-        budget=float(dedup_settings.SYNC_TIME_BUDGET),
+        policy=dedup_settings.fetch_policy(service),
+        budget=dedup_settings.sync_time_budget,
     )
     record_usage(
         service, caller, action=params.DETECT, request_id=request_id, image_count=len(request.urls)

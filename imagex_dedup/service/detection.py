@@ -16,37 +16,24 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from imagex_dedup.conf import dedup_settings
-from imagex_dedup.engine.cli import format_score
+from imagex_dedup.engine.batch import check_batch
 from imagex_dedup.engine.errors import EngineError, FetchError
 from imagex_dedup.engine.fetch import FetchPolicy, create_session, iter_fetch
 from imagex_dedup.engine.fingerprint import Fingerprint, fingerprint_image
-from imagex_dedup.engine.grouping import group
 from imagex_dedup.engine.loading import LoadLimits, load_image
-from imagex_dedup.engine.scoring import compare
+from imagex_dedup.engine.similarity import wire_score
 from imagex_dedup.service.errors import ServiceError
 from imagex_dedup.service.fpcache import fingerprint_cache
 
 if TYPE_CHECKING:
     import requests
 
-    from imagex_dedup.models import DetectionService
 
 # Kept-alive connections per host, shared by the requests of one process; more concurrent
 # downloads to one host than this open extra connections that are not kept.
 _POOL_SIZE = 32
 _sessions: dict[tuple[int, bool], requests.Session] = {}
 _sessions_lock = threading.Lock()
-
-
-def fetch_policy(service: DetectionService) -> FetchPolicy:
-    """The SSRF guard for one service: its host allow-list and its private-address switch."""
-    hosts = [h for h in service.allowed_url_hosts or [] if isinstance(h, str) and h.strip()]
-    return FetchPolicy(
-        timeout=float(dedup_settings.FETCH_TIMEOUT),
-        max_bytes=int(dedup_settings.MAX_IMAGE_BYTES),
-        allow_private=service.allow_private_urls,
-        allowed_hosts=frozenset(hosts) or None,
-    )
 
 
 def shared_session(policy: FetchPolicy) -> requests.Session:
@@ -95,10 +82,7 @@ def detect(
     # Each distinct URL is fetched and fingerprinted once; every input position gets its outcome.
     # Bodies are fingerprinted as they arrive and dropped: a request holds a few at a time.
     distinct = list(dict.fromkeys(urls))
-    limits = LoadLimits(
-        max_bytes=int(dedup_settings.MAX_IMAGE_BYTES),
-        max_pixels=int(dedup_settings.MAX_IMAGE_PIXELS),
-    )
+    limits = dedup_settings.load_limits()
     cache = fingerprint_cache()
     outcomes: dict[str, Fingerprint | EngineError] = {}
     downloads = iter_fetch(distinct, policy, deadline=budget, session=shared_session(policy))
@@ -114,22 +98,15 @@ def detect(
             outcomes[url] = error
         del body
         check_budget()
-    usable: list[int] = []
-    fingerprints: list[Fingerprint] = []
-    failed: list[dict[str, str]] = []
-    for index, url in enumerate(urls):
-        outcome = outcomes[url]
-        if isinstance(outcome, EngineError):
-            failed.append({"Url": url, "Code": failure_code(outcome), "Message": str(outcome)})
-        else:
-            usable.append(index)
-            fingerprints.append(outcome)
+    checked = check_batch([outcomes[url] for url in urls], similarity)
     result: dict[str, Any] = {}
-    if len(urls) == 2 and len(fingerprints) == 2:
-        result["Score"] = format_score(compare(fingerprints[0], fingerprints[1]))
+    if checked.score is not None:
+        result["Score"] = wire_score(checked.score)
     result["Groups"] = {
-        f"group{n}": [urls[usable[i]] for i in members]
-        for n, members in enumerate(group(fingerprints, similarity))
+        f"group{n}": [urls[i] for i in members] for n, members in enumerate(checked.groups)
     }
-    result["FailedUrls"] = failed
+    result["FailedUrls"] = [
+        {"Url": urls[i], "Code": failure_code(error), "Message": str(error)}
+        for i, error in checked.failures
+    ]
     return result

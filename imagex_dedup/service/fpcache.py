@@ -100,7 +100,7 @@ _cache = FingerprintCache(0)
 
 def fingerprint_cache() -> FingerprintCache:
     """The process's cache, sized by the current ``FINGERPRINT_CACHE_SIZE`` setting."""
-    size = max(0, int(dedup_settings.FINGERPRINT_CACHE_SIZE))
+    size = max(0, dedup_settings.fingerprint_cache_size)
     if size != _cache.max_size:
         _cache.resize(size)
     return _cache

@@ -7,7 +7,6 @@ Everything here is pure (no database, no DRF): a request is refused with a
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -17,6 +16,8 @@ from urllib.parse import urlsplit
 
 from django.utils.dateparse import parse_date, parse_datetime
 
+from imagex_dedup.engine.similarity import RULE, InvalidSimilarity
+from imagex_dedup.engine.similarity import parse_similarity as engine_parse_similarity
 from imagex_dedup.service.errors import ServiceError
 
 API_VERSION = "2018-08-01"
@@ -98,17 +99,13 @@ def is_http_url(value: object) -> bool:
 
 
 def parse_similarity(value: object) -> Decimal:
-    """A JSON number in [0, 1] with at most two decimals (as the cloud API requires)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ServiceError("InvalidParameter", "Similarity must be a number.")
-    if not math.isfinite(value):
-        raise ServiceError("InvalidParameter", "Similarity must be a finite number.")
-    number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
-    if not Decimal(0) <= number <= Decimal(1):
-        raise ServiceError("InvalidParameter", "Similarity must be between 0 and 1.")
-    if number != number.quantize(Decimal("0.01")):
-        raise ServiceError("InvalidParameter", "Similarity must have at most two decimals.")
-    return number.quantize(Decimal("0.01"))
+    """A JSON number under the engine's one threshold rule (``engine.similarity.RULE``)."""
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidSimilarity(f"Similarity must be {RULE}, not {value!r}.")
+        return Decimal(str(engine_parse_similarity(value))).quantize(Decimal("0.01"))
+    except InvalidSimilarity as error:
+        raise ServiceError("InvalidParameter", str(error)) from None
 
 
 def _json_object(content_type: str, body: bytes) -> dict[str, Any]:

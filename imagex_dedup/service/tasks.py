@@ -22,12 +22,12 @@ from django.utils import timezone
 
 from imagex_dedup import __version__, callback_signing
 from imagex_dedup.conf import dedup_settings
+from imagex_dedup.db import refresh_connections
 from imagex_dedup.engine.errors import FetchError
 from imagex_dedup.engine.fetch import FetchPolicy, check_url_safe, create_session
 from imagex_dedup.models import CallbackAttempt, DetectionService, DetectionTask
-from imagex_dedup.reconnect import refresh_connections
 from imagex_dedup.scheduling import enqueue
-from imagex_dedup.service.detection import detect, failure_code, fetch_policy
+from imagex_dedup.service.detection import detect, failure_code
 from imagex_dedup.service.errors import ServiceError
 
 logger = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def callback_policy(service: DetectionService | None) -> FetchPolicy:
     """The SSRF guard for callbacks: the fetcher's address rules (no private address unless the
     service allows private URLs); the image host allow-list does not apply."""
     return FetchPolicy(
-        timeout=float(dedup_settings.CALLBACK_TIMEOUT),
+        timeout=dedup_settings.callback_timeout,
         allow_private=bool(service and service.allow_private_urls),
     )
 
@@ -73,8 +73,8 @@ def run_service_task(task_id: str) -> None:
         task.result = detect(
             request["Urls"],
             float(request["Similarity"]),
-            policy=fetch_policy(task.service),
-            budget=float(dedup_settings.TASK_TIMEOUT) * ASYNC_BUDGET_FRACTION,
+            policy=dedup_settings.fetch_policy(task.service),
+            budget=dedup_settings.task_timeout * ASYNC_BUDGET_FRACTION,
         )
         task.status = DetectionTask.Status.SUCCESS
     except Exception as exc:
@@ -126,7 +126,7 @@ def schedule_callback_retry(task_id: str, attempt: int) -> None:
     """Persist attempt ``attempt`` as a one-off django-q2 schedule after exponential backoff."""
     from django_q.models import Schedule
 
-    delay = float(dedup_settings.CALLBACK_BACKOFF) * 2 ** (attempt - 2)
+    delay = dedup_settings.callback_backoff * 2 ** (attempt - 2)
     Schedule.objects.create(
         name=f"imagex_dedup callback {task_id} #{attempt}"[:100],
         func=DELIVER_CALLBACK,
@@ -159,7 +159,7 @@ def deliver_callback(task_id: str, attempt: int = 1) -> None:
     if not error:
         task.callback_delivered_at = timezone.now()
         task.save(update_fields=["callback_delivered_at"])
-    elif retry and attempt < int(dedup_settings.CALLBACK_MAX_ATTEMPTS):
+    elif retry and attempt < dedup_settings.callback_max_attempts:
         schedule_callback_retry(task_id, attempt + 1)
     else:
         logger.warning(

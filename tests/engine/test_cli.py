@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from imagex_dedup.engine.cli import format_score
-
-from .conftest import PHOTOS, encode, photo
+from imagex_dedup.engine.similarity import wire_score
+from tests.engine.conftest import PHOTOS, encode, photo
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -159,5 +158,5 @@ def test_bad_arguments_exit_2(args) -> None:
         (1.0000001, "1.0"),
     ],
 )
-def test_format_score(score, text) -> None:
-    assert format_score(score) == text
+def test_wire_score(score, text) -> None:
+    assert wire_score(score) == text

@@ -17,9 +17,9 @@ from imagex_dedup.engine import (
 )
 from imagex_dedup.engine.fingerprint import FINGERPRINT_BYTES, FULL_SIDE, trim_borders
 from imagex_dedup.engine.scoring import dihedral_bits
-from imagex_dedup.engine.variants import make_variant
 from tests.engine.conftest import PHOTOS, encode, photo
 from tests.engine.strategies import fingerprints
+from tests.support.variants import make_variant
 
 
 def _full_bits(fp: Fingerprint) -> np.ndarray:

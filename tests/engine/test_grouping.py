@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from imagex_dedup.engine import Fingerprint, compare, fingerprint_image, group
-from imagex_dedup.engine.synthetic import synthetic_fingerprints
-from imagex_dedup.engine.variants import make_variant
 from tests.engine.conftest import photo
+from tests.support.synthetic import synthetic_fingerprints
+from tests.support.variants import make_variant
 
 
 def test_groups_variants_of_each_photo_and_leaves_singletons_out() -> None:

@@ -14,9 +14,9 @@ from imagex_dedup.engine import (
 )
 from imagex_dedup.engine.fingerprint import FULL_BYTES, FULL_SIDE, WINDOW_SIDE
 from imagex_dedup.engine.keys import PROBE_FLIPS, SEGMENTS
-from imagex_dedup.engine.variants import make_variant
 from tests.engine.conftest import photo
 from tests.engine.strategies import fingerprints
+from tests.support.variants import make_variant
 
 
 @given(fingerprints)

@@ -16,8 +16,7 @@ from PIL import Image, ImageChops, ImageFile, ImageStat
 
 from imagex_dedup.engine.errors import ImageLoadError
 from imagex_dedup.engine.loading import LoadLimits, load_image
-
-from .conftest import PHOTOS, encode, photo
+from tests.engine.conftest import PHOTOS, encode, photo
 
 
 def load_error(source, **kwargs) -> ImageLoadError:

@@ -15,9 +15,9 @@ from imagex_dedup.engine.scoring import (
     WINDOW_BITS,
     score_from_distance,
 )
-from imagex_dedup.engine.variants import make_variant
 from tests.engine.conftest import photo
 from tests.engine.strategies import fingerprints
+from tests.support.variants import make_variant
 
 DISTINCT = ["flower.jpg", "flower2.jpg", "test-card.png", "app13-multiple.jpg", "iss634.webp"]
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 import pytest
 from PIL import Image, ImageChops, ImageOps
 
-from imagex_dedup.engine.variants import TRANSFORMS, generate_variants, make_variant
 from tests.engine.conftest import photo
+from tests.support.variants import TRANSFORMS, generate_variants, make_variant
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django_q.models import OrmQ, Task
 from PIL import Image
 
-from imagex_dedup import registry
 from imagex_dedup.conf import dedup_settings
+from imagex_dedup.hook import registry
 from tests.conftest import photo_path
 
 
@@ -60,7 +60,7 @@ def other() -> SimpleUploadedFile:
 
 def queued_checks() -> int:
     """django-q2 tasks of ours, queued (ORM broker) or already run (sync mode saves them)."""
-    group = dedup_settings.TASK_GROUP
+    group = dedup_settings.task_group
     return OrmQ.objects.count() + Task.objects.filter(group=group).count()
 
 

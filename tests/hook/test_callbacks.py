@@ -11,7 +11,8 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ImproperlyConfigured
 from django.test import Client, RequestFactory, override_settings
 
-from imagex_dedup import callback_signing, tokens
+from imagex_dedup import callback_signing
+from imagex_dedup.backends import tokens
 from imagex_dedup.models import (
     CallbackAttempt,
     DetectionService,

@@ -12,11 +12,10 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 
-from imagex_dedup.tasks import check_object
+from imagex_dedup.hook.tasks import check_object
+from tests.hook.conftest import jpeg
 from tests.service.conftest import QuietHandler, serve
 from tests.testapp.models import Photo
-
-from .conftest import jpeg
 
 pytestmark = pytest.mark.django_db
 

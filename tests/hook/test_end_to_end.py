@@ -20,11 +20,10 @@ from django.core.files.base import ContentFile
 from django.db import connection, connections
 from django_q.conf import Conf
 
+from imagex_dedup.hook.tasks import check_object
 from imagex_dedup.models import DuplicateGroup, ImageFingerprint
-from imagex_dedup.tasks import check_object
+from tests.hook.conftest import jpeg, upload
 from tests.testapp.models import Photo
-
-from .conftest import jpeg, upload
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEADLINE = 60.0

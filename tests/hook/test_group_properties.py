@@ -11,7 +11,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from imagex_dedup import results
+from imagex_dedup import groups as results
 from imagex_dedup.models import DismissedPair, DuplicateGroup, DuplicateGroupMember
 from tests.testapp.models import Photo
 

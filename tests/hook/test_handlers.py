@@ -16,9 +16,8 @@ from django_q.signing import SignedPackage
 import imagex_dedup
 from imagex_dedup import scheduling
 from imagex_dedup.models import DuplicateGroup, ImageFingerprint
+from tests.hook.conftest import jpeg, queued_checks, upload
 from tests.testapp.models import Artwork, Product, ProxyPhoto, UUIDPhoto
-
-from .conftest import jpeg, queued_checks, upload
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +66,7 @@ def test_task_gets_plain_arguments_on_the_broker(monkeypatch, saved, photo_model
     photo, _ = saved(lambda: photo_model.objects.create(image=original))
     ((_, package),) = broker.dequeue()
     queued = SignedPackage.loads(package)
-    assert queued["func"] == "imagex_dedup.tasks.check_object"
+    assert queued["func"] == "imagex_dedup.hook.tasks.check_object"
     assert queued["args"] == ("testapp", "photo", str(photo.pk), "image")
     assert queued["group"] == "imagex_dedup"
     assert not ImageFingerprint.objects.exists()

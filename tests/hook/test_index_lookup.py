@@ -8,9 +8,10 @@ from django.db import connection, models
 from django.db.models.sql import Query
 
 from imagex_dedup import engine
-from imagex_dedup.engine.synthetic import synthetic_fingerprints
-from imagex_dedup.index import InOneParameter, candidates, refresh_planner_statistics
+from imagex_dedup.index.lookup import InOneParameter, candidates
+from imagex_dedup.index.store import refresh_planner_statistics
 from imagex_dedup.models import ImageFingerprint, ImageFingerprintKey
+from tests.support.synthetic import synthetic_fingerprints
 from tests.testapp.models import Photo
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,8 @@ from django.db.models.signals import post_delete, post_init, post_save
 from django.test import override_settings
 
 import imagex_dedup
-from imagex_dedup import registry
-from imagex_dedup.registry import AlreadyRegistered, NotRegistered, RegistrationError
+from imagex_dedup.hook import registry
+from imagex_dedup.hook.registry import AlreadyRegistered, NotRegistered, RegistrationError
 from tests.testapp.models import Artwork, BaseImage, Document, Photo, Product, ProxyPhoto
 
 

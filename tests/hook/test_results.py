@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 from django.contrib.contenttypes.models import ContentType
 
-from imagex_dedup import results
-from imagex_dedup.index import analyse, load_limits, save_analysis
+from imagex_dedup import groups as results
+from imagex_dedup.conf import dedup_settings
+from imagex_dedup.index.analysis import analyse
+from imagex_dedup.index.store import save_analysis
 from imagex_dedup.models import (
     DetectionTask,
     DismissedPair,
@@ -15,9 +17,8 @@ from imagex_dedup.models import (
     ImageFingerprint,
 )
 from imagex_dedup.signals import duplicates_found
+from tests.hook.conftest import jpeg
 from tests.testapp.models import Photo
-
-from .conftest import jpeg
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ def indexed(object_id: int, data: bytes) -> ImageFingerprint:
         str(object_id),
         "image",
         f"photos/{object_id}.jpg",
-        analyse(data, load_limits()),
+        analyse(data, dedup_settings.load_limits()),
     )
 
 

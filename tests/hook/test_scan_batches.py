@@ -10,13 +10,14 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
 from django.core.management import call_command
 
-from imagex_dedup import tasks
-from imagex_dedup.index import Analysis, analyse, load_limits, save_analyses, save_analysis
+from imagex_dedup.conf import dedup_settings
+from imagex_dedup.hook import tasks
+from imagex_dedup.index.analysis import Analysis, analyse
+from imagex_dedup.index.store import save_analyses, save_analysis
 from imagex_dedup.management.commands import dedup_scan
 from imagex_dedup.models import DuplicateGroup, ImageFingerprint, ImageFingerprintKey
+from tests.hook.conftest import jpeg
 from tests.testapp.models import Photo
-
-from .conftest import jpeg
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ COLUMNS = [
 
 
 def analysed(data: bytes) -> Analysis:
-    return analyse(data, load_limits())
+    return analyse(data, dedup_settings.load_limits())
 
 
 def row(object_id: str) -> tuple[dict[str, object], list[int]]:

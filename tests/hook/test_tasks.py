@@ -9,18 +9,19 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
 from django.test import override_settings
 
-from imagex_dedup import engine, index
-from imagex_dedup.engine.synthetic import synthetic_fingerprints
+from imagex_dedup import engine
+from imagex_dedup.hook.tasks import check_object
+from imagex_dedup.index import analysis, lookup
 from imagex_dedup.models import (
     DetectionTask,
     DuplicateGroup,
     ImageFingerprint,
     ImageFingerprintKey,
 )
-from imagex_dedup.tasks import check_object
+from tests.hook.conftest import jpeg
+from tests.support.records import store_fingerprint
+from tests.support.synthetic import synthetic_fingerprints
 from tests.testapp.models import Photo
-
-from .conftest import jpeg
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +65,7 @@ def test_check_groups_near_duplicates_and_is_idempotent() -> None:
 
 def test_store_fingerprint_records_the_file_facts() -> None:
     a = photo("facts.jpg", jpeg("flower.jpg", scale=0.5))
-    record = index.store_fingerprint(a, "image")
+    record = store_fingerprint(a, "image")
     assert (record.width, record.height, record.format, record.error) == (240, 180, "JPEG", "")
     assert record.byte_size == a.image.size and record.file_name == a.image.name
     assert record.fingerprint_version == engine.FINGERPRINT_VERSION
@@ -141,7 +142,7 @@ def test_storage_without_local_paths() -> None:
     check(a)
     record = record_of(a)
     assert (record.width, record.height, record.error) == (480, 360, "")
-    assert isinstance(index.portable_source(a.image), bytes)
+    assert isinstance(analysis.portable_source(a.image), bytes)
 
 
 def test_find_matches_reads_only_candidates(monkeypatch) -> None:
@@ -172,7 +173,7 @@ def test_find_matches_reads_only_candidates(monkeypatch) -> None:
     monkeypatch.setattr(engine, "compare_many", counting)
     original, copy = planted[0]
     subject = ImageFingerprint.objects.get(object_id=str(copy))
-    matches = index.find_matches(subject, 0.84)
+    matches = lookup.find_matches(subject, 0.84)
     assert str(original) in [record.object_id for record, _ in matches]
     assert all(record.object_id != str(copy) for record, _ in matches)
     assert seen and seen[0] < 200, f"{seen[0]} candidates read for one lookup"

@@ -10,10 +10,10 @@ import pytest
 from django.test import override_settings
 from PIL import Image
 
-from imagex_dedup.engine.variants import make_variant
-from imagex_dedup.index import store_fingerprint
 from imagex_dedup.models import ImageFingerprint
 from tests.conftest import photo_path, upload
+from tests.support.records import store_fingerprint
+from tests.support.variants import make_variant
 from tests.testapp.models import Photo
 
 AK, SK = "AKLTbackendtestkey", "backend-test-secret"

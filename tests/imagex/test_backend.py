@@ -14,12 +14,11 @@ from django.test import override_settings
 from imagex_dedup import engine
 from imagex_dedup.backends import get_backend
 from imagex_dedup.backends.imagex import ImagexBackend, plan_batches
+from imagex_dedup.backends.tokens import verify_token
 from imagex_dedup.models import DetectionTask, DuplicateGroup, ImageFingerprint
-from imagex_dedup.tokens import verify_token
 from imagex_dedup.volc.client import ImageXAPIError
+from tests.imagex.conftest import SERVICE_ID, SK, MakePhoto, imagex_settings
 from tests.volc.conftest import FakeTransport, err_payload, ok_payload, session_with
-
-from .conftest import SERVICE_ID, SK, MakePhoto, imagex_settings
 
 pytestmark = pytest.mark.django_db
 

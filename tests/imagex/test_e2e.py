@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from django.test import override_settings
 
+from imagex_dedup.hook.tasks import check_object
 from imagex_dedup.models import (
     AccessKey,
     CallbackAttempt,
@@ -20,12 +21,10 @@ from imagex_dedup.models import (
     DuplicateGroup,
     UsageRecord,
 )
-from imagex_dedup.tasks import check_object
 from tests.conftest import upload
+from tests.imagex.conftest import AK, SERVICE_ID, SK, imagex_settings, picture
 from tests.service.conftest import qcluster  # noqa: F401  (a real django-q2 cluster)
 from tests.testapp.models import Photo
-
-from .conftest import AK, SERVICE_ID, SK, imagex_settings, picture
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -32,6 +32,6 @@ def test_refused_message_is_kept_as_a_schedule(
     schedule = Schedule.objects.get()
     assert (schedule.func, ast.literal_eval(schedule.args)) == (RUN_TASK, ("0123abcd",))
     assert ast.literal_eval(schedule.kwargs) == {
-        "q_options": {"group": dedup_settings.TASK_GROUP, "timeout": dedup_settings.TASK_TIMEOUT}
+        "q_options": {"group": dedup_settings.task_group, "timeout": dedup_settings.task_timeout}
     }
     assert (schedule.schedule_type, schedule.repeats) == (Schedule.ONCE, -1)

@@ -23,8 +23,7 @@ from django_q.models import Schedule
 from imagex_dedup.models import CallbackAttempt, DetectionService, DetectionTask
 from imagex_dedup.service.tasks import DELIVER_CALLBACK, deliver_callback
 from tests.processes import free_port
-
-from .conftest import serve
+from tests.reliability.conftest import serve
 
 pytestmark = [pytest.mark.django_db]
 

@@ -28,10 +28,9 @@ from imagex_dedup.models import AccessKey, DetectionService, DetectionTask
 from imagex_dedup.service.access import Caller
 from imagex_dedup.service.actions import detect_duplicates
 from tests.processes import free_port, stop_process, wait_for_port
+from tests.reliability.conftest import start_fault_child
+from tests.reliability.q_settings import APPLICATION_NAME
 from tests.service.conftest import signed_headers, wait_for, wait_for_delivery
-
-from .conftest import start_fault_child
-from .q_settings import APPLICATION_NAME
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 SERVICE_ID, AK, SK = "svc-pg", "AKpgfaults", "pg-secret"
@@ -150,8 +149,8 @@ def test_remote_check_survives_its_session_dropped_during_the_call(
     drops this process's session meanwhile. The answer is still applied: one group."""
     from django.test import override_settings
 
+    from imagex_dedup.hook.tasks import check_object
     from imagex_dedup.models import DuplicateGroup
-    from imagex_dedup.tasks import check_object
     from tests.imagex.conftest import imagex_settings
 
     _, other = make_photo("flower.jpg", "jpeg_q50")

@@ -11,12 +11,11 @@ import itertools
 import pytest
 from django.test import override_settings
 
+from imagex_dedup.hook.tasks import check_object
 from imagex_dedup.models import DetectionTask, DuplicateGroup, DuplicateGroupMember
-from imagex_dedup.tasks import check_object
 from imagex_dedup.volc.client import ImageXAPIError
 from tests.imagex.conftest import imagex_settings
-
-from .conftest import FakeImageX, error_body
+from tests.reliability.conftest import FakeImageX, error_body
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
 

@@ -19,9 +19,8 @@ from imagex_dedup.models import AccessKey, CallbackAttempt, DetectionService, De
 from imagex_dedup.service.access import Caller
 from imagex_dedup.service.actions import detect_duplicates
 from tests.processes import stop_process
+from tests.reliability.conftest import pid_of_client, start_fault_child
 from tests.service.conftest import wait_for_delivery
-
-from .conftest import pid_of_client, start_fault_child
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

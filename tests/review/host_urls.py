@@ -3,8 +3,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from imagex_dedup.admin import DuplicateGroupAdmin, MergeLogAdmin
-from imagex_dedup.admin_actions import install_host_actions
+from imagex_dedup.admin.groups import DuplicateGroupAdmin, MergeLogAdmin
+from imagex_dedup.admin.host import install_host_actions
 from imagex_dedup.models import DuplicateGroup, MergeLog
 from tests.testapp.models import Album, Photo
 

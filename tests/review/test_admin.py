@@ -15,7 +15,7 @@ from django.test import override_settings
 from django.urls import reverse
 from PIL import Image
 
-from imagex_dedup.admin_actions import (
+from imagex_dedup.admin.host import (
     DuplicatesAdminMixin,
     check_for_duplicates,
     install_host_actions,
@@ -28,7 +28,7 @@ from imagex_dedup.models import (
     DuplicateGroup,
     MergeLog,
 )
-from imagex_dedup.thumbnails import thumbnail_url
+from imagex_dedup.review.thumbnails import thumbnail_url
 from tests.review.conftest import make_group, make_photo
 from tests.testapp.models import Album, Photo, Print
 

@@ -273,7 +273,7 @@ def test_check_urls_refuses_loopback_by_default(users, photo_server):
 
 def test_check_urls_with_library_matches(users, photo_server):
     stored = make_photo("stored", width=480)
-    from imagex_dedup.index import store_fingerprint
+    from tests.support.records import store_fingerprint
 
     store_fingerprint(stored, "image")
     urls = [f"{photo_server}/flower.jpg", f"{photo_server}/test-card.png"]

@@ -7,8 +7,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.test import override_settings
 
 from imagex_dedup import signals
-from imagex_dedup.keeper import choose_keeper
-from imagex_dedup.merge import (
+from imagex_dedup.hook.tasks import check_object
+from imagex_dedup.models import DismissedPair, DuplicateGroup, ImageFingerprint, MergeLog
+from imagex_dedup.review.keeper import choose_keeper
+from imagex_dedup.review.merge import (
     MergeConflict,
     dismiss_group,
     get_merge_handler,
@@ -16,8 +18,6 @@ from imagex_dedup.merge import (
     plan_merge,
     undo_merge,
 )
-from imagex_dedup.models import DismissedPair, DuplicateGroup, ImageFingerprint, MergeLog
-from imagex_dedup.tasks import check_object
 from tests.review.conftest import make_group, make_photo
 from tests.testapp.models import Album, Comment, Photo, Print, Profile, Tagging
 

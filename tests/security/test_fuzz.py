@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from imagex_dedup import callback_signing
-from imagex_dedup.callbacks import BadCallback, _parse
+from imagex_dedup.backends.callback_view import BadCallback, _parse
 from imagex_dedup.engine import ImageLoadError, fingerprint_image, load_image
 from imagex_dedup.models import DetectionTask
 from imagex_dedup.service import params

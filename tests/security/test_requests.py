@@ -13,7 +13,8 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 import requests
 
-from imagex_dedup import callback_signing, tokens
+from imagex_dedup import callback_signing
+from imagex_dedup.backends import tokens
 from imagex_dedup.models import DetectionService, DetectionTask
 from imagex_dedup.volc.signing import Credentials, sign_request
 from tests.security.conftest import row_counts, volc_error

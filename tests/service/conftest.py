@@ -22,12 +22,12 @@ from django.core.cache import cache
 from django.db import connection
 from PIL import Image
 
-from imagex_dedup.engine.variants import make_variant
 from imagex_dedup.models import AccessKey, DetectionService
 from imagex_dedup.service.fpcache import fingerprint_cache
 from imagex_dedup.volc.signing import Credentials, sign_request
 from tests.conftest import image_bytes, photo_path
 from tests.processes import REPO_ROOT, free_port, start_django, stop_process, wait_for_port
+from tests.support.variants import make_variant
 
 SERVICE_ID = "svc-test"
 AK, SK = "AKLTtestkey", "test-secret-key"

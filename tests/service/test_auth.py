@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from rest_framework.test import APIClient
 
-from imagex_dedup.api.throttling import ServiceCallerThrottle
 from imagex_dedup.models import AccessKey, DetectionService, DetectionTask, UsageRecord
+from imagex_dedup.service.throttling import ServiceCallerThrottle
 from imagex_dedup.volc.errors import ERRORS
 from imagex_dedup.volc.signing import Credentials, sign_request
 from tests.service.conftest import AK, SERVICE_ID, VERSION, ServiceClient

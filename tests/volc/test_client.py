@@ -12,8 +12,7 @@ import requests
 from imagex_dedup.volc.client import ImageXAPIError, ImageXClient, redact_headers
 from imagex_dedup.volc.ratelimit import TokenBucketRateLimiter
 from imagex_dedup.volc.signing import Credentials, verify_request
-
-from .conftest import (
+from tests.volc.conftest import (
     TEST_AK,
     TEST_SK,
     FakeTransport,

@@ -28,8 +28,7 @@ from imagex_dedup.volc.signing import (
     sign_request,
     verify_request,
 )
-
-from .conftest import TEST_AK, TEST_SK, load_vectors
+from tests.volc.conftest import TEST_AK, TEST_SK, load_vectors
 
 VECTORS = load_vectors()
 GENERATED = {"X-Date", "X-Content-Sha256", "Authorization"}

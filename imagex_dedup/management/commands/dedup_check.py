@@ -14,16 +14,19 @@ limits of the settings; the same fingerprints give the ``Result`` and the librar
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandParser
 
-from ...conf import dedup_settings
-from ...engine import FetchPolicy, cli
-from ...index import find_similar, load_limits
-from ...models import ImageFingerprint
+from imagex_dedup.conf import dedup_settings
+from imagex_dedup.engine import cli
+from imagex_dedup.engine.fingerprint import Fingerprint
+from imagex_dedup.engine.similarity import RULE, wire_score
+from imagex_dedup.index.lookup import find_similar
+from imagex_dedup.models import ImageFingerprint
 
 
 def library_entry(record: ImageFingerprint, score: float) -> dict[str, str]:
@@ -33,7 +36,7 @@ def library_entry(record: ImageFingerprint, score: float) -> dict[str, str]:
         "pk": record.object_id,
         "field": record.field_name,
         "file": record.file_name,
-        "score": cli.format_score(score),
+        "score": wire_score(score),
     }
 
 
@@ -44,9 +47,9 @@ class Command(BaseCommand):
         parser.add_argument("inputs", nargs="+", metavar="PATH_OR_URL")
         parser.add_argument(
             "--similarity",
-            type=cli.parse_similarity,
+            type=cli.similarity_argument,
             default=None,
-            help="threshold in [0, 1], two decimals at most (default: the SIMILARITY setting)",
+            help=f"threshold: {RULE} (default: the SIMILARITY setting)",
         )
         parser.add_argument(
             "--allow-private-urls",
@@ -58,15 +61,18 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         similarity = options["similarity"]
         if similarity is None:
-            similarity = float(dedup_settings.SIMILARITY)
-        policy = FetchPolicy(allow_private=options["allow_private_urls"])
+            similarity = dedup_settings.similarity
+        policy = dedup_settings.fetch_policy()
+        if options["allow_private_urls"]:
+            policy = dataclasses.replace(policy, allow_private=True)
         inputs = cli.expand_inputs(options["inputs"], self.parser)
-        loaded = cli.fingerprint_inputs(inputs, policy, load_limits())
+        loaded = cli.fingerprint_inputs(inputs, policy, dedup_settings.load_limits())
         library = {
             item.label: [
                 library_entry(record, score) for record, score in find_similar(new, similarity)
             ]
-            for item, new in loaded
+            for item, new in zip(inputs, loaded, strict=True)
+            if isinstance(new, Fingerprint)
         }
         self.stdout.write(
             json.dumps(

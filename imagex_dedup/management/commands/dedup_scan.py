@@ -33,18 +33,14 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import models
 
-from ... import engine
-from ...backends import get_backend
-from ...index import (
-    Analysis,
-    analyse,
-    load_limits,
-    portable_source,
-    refresh_planner_statistics,
-)
-from ...models import ImageFingerprint
-from ...registry import get_registration, registrations
-from ...tasks import check_stored, mark_checked, record_batch
+from imagex_dedup import engine
+from imagex_dedup.backends import get_backend
+from imagex_dedup.conf import dedup_settings
+from imagex_dedup.hook.registry import get_registration, registrations
+from imagex_dedup.hook.tasks import check_stored, mark_checked, record_batch
+from imagex_dedup.index.analysis import Analysis, analyse, portable_source
+from imagex_dedup.index.store import refresh_planner_statistics
+from imagex_dedup.models import ImageFingerprint
 
 T = TypeVar("T")
 
@@ -271,7 +267,7 @@ class Command(BaseCommand):
             except OSError as error:
                 sources.append(Analysis(error=f"not_found: {error}"))
         readable = [source for source in sources if not isinstance(source, Analysis)]
-        run = partial(analyse, limits=load_limits())
+        run = partial(analyse, limits=dedup_settings.load_limits())
         # Chunks of a few files: one round trip to a worker per chunk, not per file.
         chunksize = max(1, min(16, len(readable) // 8))
         analysed = pool.map(run, readable, chunksize=chunksize) if pool else map(run, readable)

@@ -23,8 +23,8 @@ from django_q.models import OrmQ
 from PIL import Image
 
 from demo_project.gallery.models import Album, Author, Photo, Post
-from imagex_dedup.engine.variants import make_variant
 from imagex_dedup.models import AccessKey, DetectionService, DuplicateGroup
+from tests.support.variants import make_variant
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_photos"
 SERVICE_ID = "demo"

@@ -16,12 +16,11 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
+from demo_project.gallery.management.commands.load_demo import SERVICE_ID
 from demo_project.gallery.models import Photo
 from imagex_dedup.models import AccessKey
 from imagex_dedup.volc.client import ImageXAPIError, ImageXClient
 from imagex_dedup.volc.signing import Credentials
-
-from .load_demo import SERVICE_ID
 
 
 class Command(BaseCommand):

@@ -22,18 +22,23 @@ from django.db import models, transaction
 from django.db.models.fields.files import FieldFile
 from django.db.models.signals import ModelSignal, post_delete, post_init, post_save
 
-from . import scheduling
-from .conf import dedup_settings
-from .registry import RegistryKey, get_registration, registry_key
+from imagex_dedup import scheduling
+from imagex_dedup.conf import dedup_settings
 
 logger = logging.getLogger(__name__)
 
-CHECK_TASK = "imagex_dedup.tasks.check_object"
+CHECK_TASK = "imagex_dedup.hook.tasks.check_object"
 _SNAPSHOT = "_imagex_dedup_files"
 _PENDING = object()
 """Snapshot value of a file assigned but not yet saved to storage: always a change."""
 
-_connected: dict[RegistryKey, list[tuple[ModelSignal, type[models.Model], str]]] = {}
+# Per concrete model (``label_lower``): its watched fields, and the receivers connected for it.
+_watched: dict[str, tuple[str, ...]] = {}
+_connected: dict[str, list[tuple[ModelSignal, type[models.Model], str]]] = {}
+
+
+def _label(model: type[models.Model]) -> str:
+    return (model._meta.concrete_model or model)._meta.label_lower
 
 
 def _senders(model: type[models.Model]) -> list[type[models.Model]]:
@@ -48,9 +53,11 @@ def _senders(model: type[models.Model]) -> list[type[models.Model]]:
     return senders
 
 
-def connect(model: type[models.Model]) -> None:
-    """Connect the receivers for ``model`` (idempotent thanks to ``dispatch_uid``)."""
-    key = registry_key(model)
+def connect(model: type[models.Model], fields: tuple[str, ...]) -> None:
+    """Watch ``fields`` of ``model``: connect its receivers (idempotent thanks to
+    ``dispatch_uid``). The registry calls this; the receivers never look the registry up."""
+    key = _label(model)
+    _watched[key] = fields
     connections = _connected.setdefault(key, [])
     for sender in _senders(model):
         label = sender._meta.label_lower
@@ -67,7 +74,8 @@ def connect(model: type[models.Model]) -> None:
 
 def disconnect(model: type[models.Model]) -> None:
     """Disconnect exactly what :func:`connect` connected for ``model``."""
-    for signal, sender, uid in _connected.pop(registry_key(model), []):
+    _watched.pop(_label(model), None)
+    for signal, sender, uid in _connected.pop(_label(model), []):
         signal.disconnect(sender=sender, dispatch_uid=uid)
 
 
@@ -80,8 +88,7 @@ def _snapshot_value(value: Any) -> object:
 
 
 def _fields(instance: models.Model) -> tuple[str, ...]:
-    registration = get_registration(type(instance))
-    return registration.fields if registration else ()
+    return _watched.get(_label(type(instance)), ())
 
 
 def on_post_init(sender: type[models.Model], instance: models.Model, **kwargs: Any) -> None:
@@ -125,7 +132,7 @@ def on_post_save(
     **kwargs: Any,
 ) -> None:
     """Schedule a check (after commit) for each watched field whose file changed."""
-    if raw or not dedup_settings.ENABLED:
+    if raw or not dedup_settings.enabled:
         return
     try:
         opts = instance._meta.concrete_model._meta
@@ -142,7 +149,7 @@ def on_post_delete(
     sender: type[models.Model], instance: models.Model, using: str, **kwargs: Any
 ) -> None:
     """Forget the deleted object's fingerprints and drop it from open groups, after commit."""
-    if not dedup_settings.ENABLED:
+    if not dedup_settings.enabled:
         return
     try:
         content_type = ContentType.objects.db_manager(using).get_for_model(instance)
@@ -155,7 +162,7 @@ def on_post_delete(
 
 
 def _forget_logged(content_type_id: int, object_id: str, field_name: str) -> None:
-    from .index import forget
+    from imagex_dedup.groups import forget
 
     try:
         forget(content_type_id, object_id, field_name)

@@ -13,11 +13,12 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError
 from django.utils import timezone
 
-from .backends import DetectionBackend, get_backend
-from .index import Analysis, analyse_field_file, forget, save_analyses
-from .locking import write_transaction
-from .models import ImageFingerprint
-from .results import remove_ref
+from imagex_dedup.backends import DetectionBackend, get_backend
+from imagex_dedup.db import write_transaction
+from imagex_dedup.groups import forget, remove_ref
+from imagex_dedup.index.analysis import Analysis, analyse_field_file
+from imagex_dedup.index.store import save_analyses
+from imagex_dedup.models import ImageFingerprint
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ exists are never chosen.
 
 from __future__ import annotations
 
-from .models import DuplicateGroup, DuplicateGroupMember
+from imagex_dedup.models import DuplicateGroup, DuplicateGroupMember
 
 
 def pk_sort_key(object_id: str) -> tuple[int, int | str]:

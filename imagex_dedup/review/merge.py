@@ -36,11 +36,17 @@ from django.db import IntegrityError, models, transaction
 from django.db.models.deletion import ProtectedError, RestrictedError
 from django.utils import timezone
 
-from . import signals
-from .conf import dedup_settings
-from .keeper import choose_keeper
-from .models import DuplicateGroup, DuplicateGroupMember, ImageFingerprint, MergeLog
-from .relations import Reference, content_type_ids, describe, fk_references, gfk_references
+from imagex_dedup import signals
+from imagex_dedup.conf import dedup_settings
+from imagex_dedup.models import DuplicateGroup, DuplicateGroupMember, ImageFingerprint, MergeLog
+from imagex_dedup.review.keeper import choose_keeper
+from imagex_dedup.review.relations import (
+    Reference,
+    content_type_ids,
+    describe,
+    fk_references,
+    gfk_references,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -125,7 +131,7 @@ def plan_merge(
     duplicates = [obj for pk, obj in objects.items() if pk != keeper_obj.pk]
     if not duplicates:
         raise MergeConflict(f"Group {group.pk} has no other existing object to merge")
-    delete = bool(dedup_settings.MERGE_DELETE_DUPLICATES)
+    delete = dedup_settings.merge_delete_duplicates
     fk_refs, fk_problems = fk_references(concrete, keeper_obj, duplicates, delete)
     gfk_refs, gfk_problems = gfk_references(concrete, keeper_obj, duplicates)
     return MergePlan(
@@ -233,7 +239,7 @@ def _fresh_member(member: DuplicateGroupMember) -> DuplicateGroupMember:
 def merge_group(
     group: DuplicateGroup, keeper: DuplicateGroupMember | None = None, *, user: Any = None
 ) -> MergeLog:
-    """Merge ``group`` into ``keeper`` (default: :func:`~imagex_dedup.keeper.choose_keeper`).
+    """Merge ``group`` into ``keeper`` (default: :func:`~imagex_dedup.review.keeper.choose_keeper`).
 
     All or nothing: raises :class:`MergeConflict` and changes nothing when the merge is unsafe.
     """
@@ -256,7 +262,7 @@ def merge_group(
             )
             changes = _apply(plan)
             files = _files_to_delete(plan) if plan.delete_duplicates else []
-            files = files if dedup_settings.MERGE_DELETE_FILES else []
+            files = files if dedup_settings.merge_delete_files else []
             now = timezone.now()
             group.status = DuplicateGroup.Status.MERGED  # before deleting: see handlers.py
             group.resolved_at, group.resolved_by = now, user
@@ -408,7 +414,7 @@ def _recheck_restored(group: DuplicateGroup, restored: list[Any]) -> None:
 
 def recheck_members(members: Iterable[DuplicateGroupMember]) -> int:
     """Enqueue ``tasks.check_object`` for each member (after commit); return how many."""
-    from .scheduling import enqueue  # the hook engineer's module; imported when used
+    from imagex_dedup.scheduling import enqueue  # the hook engineer's module; imported when used
 
     count = 0
     for member in members:
@@ -417,7 +423,7 @@ def recheck_members(members: Iterable[DuplicateGroupMember]) -> int:
             continue
         opts = model._meta
         enqueue(
-            "imagex_dedup.tasks.check_object",
+            "imagex_dedup.hook.tasks.check_object",
             opts.app_label,
             opts.model_name,
             member.object_id,
@@ -434,7 +440,7 @@ def dismiss_group(group: DuplicateGroup, *, user: Any = None) -> DuplicateGroup:
     """Record that the group's members are not duplicates (a ``DismissedPair`` per member pair,
     which detection respects from then on), mark the group dismissed, and send
     ``group_dismissed`` after commit."""
-    from .results import dismiss_pairs  # the hook engineer's group maintenance
+    from imagex_dedup.groups import dismiss_pairs  # the hook engineer's group maintenance
 
     user = user if getattr(user, "is_authenticated", False) else None
     with transaction.atomic():

@@ -50,18 +50,18 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from . import engine
-from .conf import dedup_settings
-from .index import fingerprint_records, parse_ref, ref_query
-from .locking import write_transaction
-from .models import (
+from imagex_dedup import engine
+from imagex_dedup.conf import dedup_settings
+from imagex_dedup.db import write_transaction
+from imagex_dedup.index.refs import fingerprint_records, make_ref, parse_ref, ref_query
+from imagex_dedup.models import (
     DetectionTask,
     DismissedPair,
     DuplicateGroup,
     DuplicateGroupMember,
     ImageFingerprint,
 )
-from .signals import duplicates_found
+from imagex_dedup.signals import duplicates_found
 
 logger = logging.getLogger(__name__)
 
@@ -299,7 +299,7 @@ def apply_result(task: DetectionTask, result: dict[str, Any]) -> list[DuplicateG
     request = task.request or {}
     refs_of: dict[str, str] = request.get("Refs") or {}
     subject = request.get("Subject")
-    similarity = float(request.get("Similarity") or dedup_settings.SIMILARITY)
+    similarity = float(request.get("Similarity") or dedup_settings.similarity)
     pair_score = _pair_score(result)
     touched: list[DuplicateGroup] = []
     with write_transaction():
@@ -351,3 +351,12 @@ def dismiss_pairs(refs: Iterable[str], *, user: Any = None) -> int:
     pairs = {DismissedPair.ordered(a, b) for a, b in combinations(set(refs), 2) if a != b}
     rows = [DismissedPair(ref_a=a, ref_b=b, created_by=user) for a, b in sorted(pairs)]
     return len(DismissedPair.objects.bulk_create(rows, ignore_conflicts=True))
+
+
+def forget(content_type_id: int, object_id: str, field_name: str) -> None:
+    """Drop a host image from open groups and delete its fingerprint (its object is gone)."""
+    with write_transaction():
+        remove_ref(make_ref(content_type_id, object_id, field_name))
+        ImageFingerprint.objects.filter(
+            content_type_id=content_type_id, object_id=object_id, field_name=field_name
+        ).delete()

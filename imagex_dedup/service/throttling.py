@@ -24,8 +24,8 @@ from django.core.cache import cache
 from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle
 
-from imagex_dedup.api.service_auth import SignedRequest
 from imagex_dedup.conf import dedup_settings
+from imagex_dedup.service.auth import SignedRequest
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 

@@ -18,7 +18,7 @@ from imagex_dedup.service import params
 
 
 class VolcSignatureScheme(OpenApiAuthenticationExtension):
-    target_class = "imagex_dedup.api.service_auth.VolcSignatureAuthentication"
+    target_class = "imagex_dedup.service.auth.VolcSignatureAuthentication"
     name = "volcengineSignature"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, str]:

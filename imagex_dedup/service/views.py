@@ -18,16 +18,15 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
-from imagex_dedup.api import envelope, replay
-from imagex_dedup.api.service_auth import (
+from imagex_dedup.service import actions, envelope, params, replay
+from imagex_dedup.service.auth import (
     IsServiceCaller,
     SignedRequest,
     VolcSignatureAuthentication,
     caller_of,
 )
-from imagex_dedup.api.service_schema import detection_schema, query_schema
-from imagex_dedup.api.throttling import DetectionRateThrottle, StatusRateThrottle
-from imagex_dedup.service import actions, params
+from imagex_dedup.service.schema import detection_schema, query_schema
+from imagex_dedup.service.throttling import DetectionRateThrottle, StatusRateThrottle
 from imagex_dedup.volc.errors import new_request_id
 
 THROTTLES: dict[str, type[BaseThrottle]] = {

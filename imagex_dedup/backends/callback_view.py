@@ -33,12 +33,12 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from . import callback_signing
-from .conf import dedup_settings
-from .locking import write_transaction
-from .models import CallbackAttempt, DetectionTask
-from .results import apply_result
-from .tokens import verify_token
+from imagex_dedup import callback_signing
+from imagex_dedup.backends.tokens import verify_token
+from imagex_dedup.conf import dedup_settings
+from imagex_dedup.db import write_transaction
+from imagex_dedup.groups import apply_result
+from imagex_dedup.models import CallbackAttempt, DetectionTask
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ def _answer(status: int, message: str, **extra: Any) -> JsonResponse:
 
 def _read_body(request: HttpRequest) -> bytes | None:
     """The body, or ``None`` when it is over ``CALLBACK_MAX_BODY_BYTES`` (or Django's limit)."""
-    limit = dedup_settings.CALLBACK_MAX_BODY_BYTES
+    limit = dedup_settings.callback_max_body_bytes
     try:
         if int(request.META.get("CONTENT_LENGTH") or 0) > limit:
             return None

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 from django.contrib.auth import get_permission_codename
 from django.db import models
 
-from .conf import dedup_settings
+from imagex_dedup.conf import dedup_settings
 
 if TYPE_CHECKING:
-    from .models import DuplicateGroup
+    from imagex_dedup.models import DuplicateGroup
 
 VIEW = "imagex_dedup.view_duplicategroup"
 CHANGE = "imagex_dedup.change_duplicategroup"
@@ -44,7 +44,7 @@ def can_merge(user: Any, group: DuplicateGroup | None = None) -> bool:
     duplicates the merge would delete. Without a group only the group permissions are checked."""
     if not (user.has_perm(CHANGE) and user.has_perm(MERGE)):
         return False
-    if group is None or not dedup_settings.MERGE_DELETE_DUPLICATES:
+    if group is None or not dedup_settings.merge_delete_duplicates:
         return True
     host_models = {m.content_type.model_class() for m in group.members.all()}
     return all(user.has_perm(model_perm("delete", m)) for m in host_models if m is not None)
@@ -58,7 +58,7 @@ def hidden_content_type_ids(user: Any) -> set[int]:
     """Content types of group members whose host model ``user`` may neither view nor change."""
     from django.contrib.contenttypes.models import ContentType
 
-    from .models import DuplicateGroupMember
+    from imagex_dedup.models import DuplicateGroupMember
 
     used = DuplicateGroupMember.objects.values_list("content_type", flat=True).distinct()
     return {
@@ -78,7 +78,7 @@ def can_view_host(user: Any, model: type[models.Model] | None) -> bool:
 def visible_groups(user: Any) -> models.QuerySet[DuplicateGroup]:
     """Groups ``user`` may review: none without group permissions, and never a group with a
     member of a host model the user cannot view."""
-    from .models import DuplicateGroup
+    from imagex_dedup.models import DuplicateGroup
 
     if not can_view(user):
         return DuplicateGroup.objects.none()

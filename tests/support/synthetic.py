@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .fingerprint import (
+from imagex_dedup.engine.fingerprint import (
     FINGERPRINT_VERSION,
     FULL_SIDE,
     WINDOW_BYTES,
@@ -20,7 +20,7 @@ from .fingerprint import (
     WINDOWS,
     Fingerprint,
 )
-from .scoring import dihedral_bits
+from imagex_dedup.engine.scoring import dihedral_bits
 
 _LOW = np.zeros((FULL_SIDE, FULL_SIDE), bool)
 _LOW[:WINDOW_SIDE, :WINDOW_SIDE] = True

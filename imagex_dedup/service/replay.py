@@ -34,7 +34,7 @@ def check_body_size(request: HttpRequest) -> None:
     Django reads no more than Content-Length from a WSGI stream, so a body without one is
     empty; the length of what was read is checked again by :func:`checked_body`.
     """
-    limit = int(dedup_settings.SERVICE_MAX_BODY_BYTES)
+    limit = dedup_settings.service_max_body_bytes
     raw = request.META.get("CONTENT_LENGTH") or "0"
     try:
         length = int(raw)
@@ -47,7 +47,7 @@ def check_body_size(request: HttpRequest) -> None:
 def checked_body(request: HttpRequest) -> bytes:
     """``request.body``, refused when it is over the cap whatever the headers said."""
     body = request.body
-    limit = int(dedup_settings.SERVICE_MAX_BODY_BYTES)
+    limit = dedup_settings.service_max_body_bytes
     if len(body) > limit:
         raise ServiceError("RequestEntityTooLarge", None, limit)
     return body
@@ -60,13 +60,13 @@ def _key(auth: ParsedAuthorization) -> str:
 @contextmanager
 def single_use(auth: ParsedAuthorization | None) -> Iterator[None]:
     """Run the body once per signature: refuse a replay; release the claim on a refusal."""
-    if auth is None or not dedup_settings.SIGNATURE_REJECT_REPLAYS:
+    if auth is None or not dedup_settings.signature_reject_replays:
         yield
         return
-    cache = caches[dedup_settings.SIGNATURE_REPLAY_CACHE]
+    cache = caches[dedup_settings.signature_replay_cache]
     key = _key(auth)
     # The signature is valid from X-Date - skew to X-Date + skew: remember it that long.
-    if not cache.add(key, 1, timeout=2 * int(dedup_settings.SIGNATURE_MAX_SKEW) + 60):
+    if not cache.add(key, 1, timeout=2 * dedup_settings.signature_max_skew + 60):
         raise ServiceError("SignatureReplayed")
     try:
         yield

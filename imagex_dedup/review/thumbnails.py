@@ -23,9 +23,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 from PIL import Image, ImageOps
 
-from . import perms
-from .conf import dedup_settings
-from .models import DuplicateGroupMember
+from imagex_dedup.conf import dedup_settings
+from imagex_dedup.models import DuplicateGroupMember
+from imagex_dedup.review import perms
 
 PREFIX = "imagex_dedup/thumbs"
 SIZES = {"thumb": "THUMBNAIL_SIZE", "preview": "PREVIEW_SIZE"}
@@ -42,7 +42,7 @@ def render_thumbnail(field_file: FieldFile, size: int) -> bytes:
     ``draft`` lets JPEG decoding scale down while reading, so big photos stay cheap.
     """
     with field_file.storage.open(field_file.name, "rb") as fh, Image.open(fh) as im:
-        if im.width * im.height > dedup_settings.MAX_IMAGE_PIXELS:
+        if im.width * im.height > dedup_settings.max_image_pixels:
             raise ValueError(f"{field_file.name} has too many pixels for a thumbnail")
         im.draft("RGB", (size, size))
         image = ImageOps.exif_transpose(im).convert("RGB")

@@ -23,6 +23,8 @@ from django.apps import apps
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
+from imagex_dedup.hook import handlers
+
 ModelT = TypeVar("ModelT", bound=type[models.Model])
 RegistryKey = tuple[str, str]
 
@@ -98,12 +100,10 @@ def _validated(model: type[models.Model], field: str | Iterable[str]) -> Registr
 
 
 def _add(registration: Registration) -> None:
-    from . import handlers
-
     if registration.key in _registry:
         raise AlreadyRegistered(f"{registration.model._meta.label} is already registered")
     _registry[registration.key] = registration
-    handlers.connect(registration.model)
+    handlers.connect(registration.model, registration.fields)
 
 
 @overload
@@ -129,8 +129,6 @@ def register(
 
 def unregister(model: type[models.Model]) -> None:
     """Stop watching ``model`` and disconnect its receivers."""
-    from . import handlers
-
     key = registry_key(model)
     if key not in _registry:
         raise NotRegistered(f"{model._meta.label} is not registered")
@@ -167,7 +165,7 @@ def register_from_settings() -> None:
     Called from ``AppConfig.ready()``. Invalid entries and models already registered in code are
     skipped here: the system checks report them with a clear message.
     """
-    from .conf import dedup_settings
+    from imagex_dedup.conf import dedup_settings
 
     for label, fields in settings_entries(dedup_settings.user_settings.get("MODELS", {})):
         try:

@@ -15,8 +15,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.http import urlencode
 
-from .conf import dedup_settings
-from .models import DetectionTask
+from imagex_dedup.conf import dedup_settings
+from imagex_dedup.models import DetectionTask
 
 SALT = "imagex_dedup.callback"
 
@@ -36,7 +36,7 @@ def verify_token(task_id: str, token: str) -> bool:
         return False
     try:
         value = _signer().unsign(
-            f"{task_id}:{token}", max_age=dedup_settings.CALLBACK_TOKEN_MAX_AGE
+            f"{task_id}:{token}", max_age=dedup_settings.callback_token_max_age
         )
     except signing.BadSignature:
         return False
@@ -50,7 +50,7 @@ def callback_url(task: DetectionTask, request: HttpRequest | None = None) -> str
     """
     path = reverse("imagex_dedup:callback", args=[task.task_id])
     query = "?" + urlencode({"token": make_token(task.task_id)})
-    base = str(dedup_settings.PUBLIC_BASE_URL).rstrip("/")
+    base = dedup_settings.public_base_url.rstrip("/")
     if base:
         return f"{base}{path}{query}"
     if request is None:

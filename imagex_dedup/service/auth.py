@@ -11,10 +11,10 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 
-from imagex_dedup.api.envelope import VolcAuthenticationFailed
 from imagex_dedup.conf import dedup_settings
 from imagex_dedup.models import AccessKey
 from imagex_dedup.service.access import Caller
+from imagex_dedup.service.envelope import VolcAuthenticationFailed
 from imagex_dedup.volc.errors import SignatureError
 from imagex_dedup.volc.signing import ALGORITHM, ParsedAuthorization, verify_request
 
@@ -60,7 +60,7 @@ class VolcSignatureAuthentication(BaseAuthentication):
                 dict(django_request.headers),
                 django_request.body,
                 secret_for,
-                max_skew=int(dedup_settings.SIGNATURE_MAX_SKEW),
+                max_skew=dedup_settings.signature_max_skew,
             )
         except SignatureError as exc:
             raise VolcAuthenticationFailed(exc.code, exc.message) from None
