@@ -8,7 +8,8 @@ from tests.settings import *  # noqa: F403
 from tests.settings import Q_CLUSTER
 
 RUN_ID = os.environ.setdefault("IMAGEX_DEDUP_RUN_ID", str(os.getpid()))
-_test_db = "test_imagex_dedup"
+# Parallel runs on one server pick their own test database (IMAGEX_DEDUP_PG_TEST_DB).
+_test_db = os.environ.get("IMAGEX_DEDUP_PG_TEST_DB", "test_imagex_dedup")
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.postgresql",
