@@ -13,6 +13,10 @@ from PIL import Image
 
 PHOTOS_DIR = Path(__file__).parent / "data" / "photos"
 
+# Fixtures every folder may use: a clean registry per test (autouse), real near-duplicate
+# uploads, host rows grouped directly in the database, and users with each permission.
+pytest_plugins = ["tests.support.hook", "tests.support.review"]
+
 
 def photo_path(name: str) -> Path:
     return PHOTOS_DIR / name

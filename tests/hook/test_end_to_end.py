@@ -22,7 +22,7 @@ from django_q.conf import Conf
 
 from imagex_dedup.hook.tasks import check_object
 from imagex_dedup.models import DuplicateGroup, ImageFingerprint
-from tests.hook.conftest import jpeg, upload
+from tests.support.hook import jpeg, upload
 from tests.testapp.models import Photo
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

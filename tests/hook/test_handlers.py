@@ -16,7 +16,7 @@ from django_q.signing import SignedPackage
 import imagex_dedup
 from imagex_dedup import scheduling
 from imagex_dedup.models import DuplicateGroup, ImageFingerprint
-from tests.hook.conftest import jpeg, queued_checks, upload
+from tests.support.hook import jpeg, queued_checks, upload
 from tests.testapp.models import Artwork, Product, ProxyPhoto, UUIDPhoto
 
 pytestmark = pytest.mark.django_db

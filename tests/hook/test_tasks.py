@@ -18,7 +18,7 @@ from imagex_dedup.models import (
     ImageFingerprint,
     ImageFingerprintKey,
 )
-from tests.hook.conftest import jpeg
+from tests.support.hook import jpeg
 from tests.support.records import store_fingerprint
 from tests.support.synthetic import synthetic_fingerprints
 from tests.testapp.models import Photo

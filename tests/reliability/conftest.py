@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from tests.imagex.conftest import make_photo  # noqa: F401  (fixture)
+from tests.backends.conftest import make_photo  # noqa: F401  (fixture)
 from tests.processes import start_django
 from tests.service.conftest import (  # noqa: F401  (fixtures)
     child_env,

@@ -151,7 +151,7 @@ def test_remote_check_survives_its_session_dropped_during_the_call(
 
     from imagex_dedup.hook.tasks import check_object
     from imagex_dedup.models import DuplicateGroup
-    from tests.imagex.conftest import imagex_settings
+    from tests.backends.conftest import imagex_settings
 
     _, other = make_photo("flower.jpg", "jpeg_q50")
     photo, _ = make_photo("flower.jpg")

@@ -14,7 +14,7 @@ from django.test import override_settings
 from imagex_dedup.hook.tasks import check_object
 from imagex_dedup.models import DetectionTask, DuplicateGroup, DuplicateGroupMember
 from imagex_dedup.volc.client import ImageXAPIError
-from tests.imagex.conftest import imagex_settings
+from tests.backends.conftest import imagex_settings
 from tests.reliability.conftest import FakeImageX, error_body
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]

@@ -18,7 +18,7 @@ from imagex_dedup.review.merge import (
     plan_merge,
     undo_merge,
 )
-from tests.review.conftest import make_group, make_photo
+from tests.support.review import make_group, make_photo
 from tests.testapp.models import Album, Comment, Photo, Print, Profile, Tagging
 
 pytestmark = pytest.mark.django_db
@@ -383,7 +383,7 @@ def test_uuid_keys_merge_and_undo(django_capture_on_commit_callbacks):
     from django.core.files.base import ContentFile
 
     from imagex_dedup.models import DuplicateGroupMember
-    from tests.review.conftest import encode
+    from tests.support.review import encode
     from tests.testapp.models import UUIDPhoto
 
     photos = []

@@ -1,4 +1,5 @@
-"""Hook fixtures: a clean registry per test and real near-duplicate photos."""
+"""Hook fixtures: a clean registry per test (autouse, from the root conftest) and real
+near-duplicate photos."""
 
 from __future__ import annotations
 

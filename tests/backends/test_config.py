@@ -10,7 +10,7 @@ from django.test import override_settings
 
 from imagex_dedup.backends.imagex_config import ImageXConfig
 from imagex_dedup.backends.ratelimit import cache_is_shared
-from tests.imagex.conftest import AK, SK, imagex_settings
+from tests.backends.conftest import AK, SK, imagex_settings
 
 
 def warning_ids(**dedup: Any) -> list[str]:

@@ -1,6 +1,6 @@
 """Child process for the cross-process rate limit test.
 
-``python -m tests.imagex.ratelimit_worker KEY COUNT RATE START [DB_CACHE_TABLE]`` waits until the
+``python -m tests.backends.ratelimit_worker KEY COUNT RATE START [DB_CACHE_TABLE]`` waits until the
 Unix time START, acquires COUNT times from a :class:`CacheRateLimiter` and prints, one per line,
 the second the limiter counted each admission in. With DB_CACHE_TABLE the limiter uses a
 database cache in that table (of the database named by IMAGEX_DEDUP_DB_NAME), otherwise the
@@ -15,7 +15,7 @@ import time
 import django
 from django.test import override_settings
 
-from tests.imagex.caches import limiter_caches
+from tests.backends.caches import limiter_caches
 
 
 def main(key: str, count: int, rate: int, start: float, table: str | None) -> None:

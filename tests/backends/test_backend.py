@@ -17,7 +17,7 @@ from imagex_dedup.backends.imagex import ImagexBackend, plan_batches
 from imagex_dedup.backends.tokens import verify_token
 from imagex_dedup.models import DetectionTask, DuplicateGroup, ImageFingerprint
 from imagex_dedup.volc.client import ImageXAPIError
-from tests.imagex.conftest import SERVICE_ID, SK, MakePhoto, imagex_settings
+from tests.backends.conftest import SERVICE_ID, SK, MakePhoto, imagex_settings
 from tests.volc.conftest import FakeTransport, err_payload, ok_payload, session_with
 
 pytestmark = pytest.mark.django_db

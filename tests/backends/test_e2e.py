@@ -21,8 +21,8 @@ from imagex_dedup.models import (
     DuplicateGroup,
     UsageRecord,
 )
+from tests.backends.conftest import AK, SERVICE_ID, SK, imagex_settings, picture
 from tests.conftest import upload
-from tests.imagex.conftest import AK, SERVICE_ID, SK, imagex_settings, picture
 from tests.service.conftest import qcluster  # noqa: F401  (a real django-q2 cluster)
 from tests.testapp.models import Photo
 
@@ -42,7 +42,7 @@ def remote(live_server: Any) -> Iterator[Callable[..., None]]:
             public_base_url=live_server.url, ENDPOINT=f"{live_server.url}/imagex/", **options
         )
         dedup["ENABLED"] = dedup.pop("enabled", True)
-        override = override_settings(IMAGEX_DEDUP=dedup, ROOT_URLCONF="tests.imagex.urls")
+        override = override_settings(IMAGEX_DEDUP=dedup, ROOT_URLCONF="tests.backends.urls")
         override.enable()
         overrides.append(override)
 

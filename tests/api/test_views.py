@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from imagex_dedup.models import DetectionTask, DuplicateGroup, DuplicateGroupMember, MergeLog
 from tests.conftest import PHOTOS_DIR
-from tests.review.conftest import encode, make_group, make_photo
+from tests.support.review import encode, make_group, make_photo
 from tests.testapp.models import Album, Photo, Product, Profile
 
 pytestmark = pytest.mark.django_db

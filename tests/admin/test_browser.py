@@ -17,7 +17,7 @@ import pytest
 from django.db import connections
 
 from imagex_dedup.models import DuplicateGroup, MergeLog
-from tests.review.conftest import make_group, make_photo
+from tests.support.review import make_group, make_photo
 from tests.testapp.models import Album, Photo
 
 CHROMIUM = Path("/usr/bin/chromium")

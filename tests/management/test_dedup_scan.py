@@ -16,7 +16,7 @@ from imagex_dedup.index.analysis import Analysis, analyse
 from imagex_dedup.index.store import save_analyses, save_analysis
 from imagex_dedup.management.commands import dedup_scan
 from imagex_dedup.models import DuplicateGroup, ImageFingerprint, ImageFingerprintKey
-from tests.hook.conftest import jpeg
+from tests.support.hook import jpeg
 from tests.testapp.models import Photo
 
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 import imagex_dedup
 from imagex_dedup.models import DuplicateGroup, ImageFingerprint
 from tests.conftest import photo_path
-from tests.hook.conftest import jpeg
+from tests.support.hook import jpeg
 from tests.testapp.models import Artwork, Photo, Product
 
 pytestmark = pytest.mark.django_db

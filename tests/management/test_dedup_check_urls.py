@@ -13,8 +13,8 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 
 from imagex_dedup.hook.tasks import check_object
-from tests.hook.conftest import jpeg
 from tests.service.conftest import QuietHandler, serve
+from tests.support.hook import jpeg
 from tests.testapp.models import Photo
 
 pytestmark = pytest.mark.django_db

@@ -6,9 +6,9 @@ import pytest
 from django.urls import reverse
 
 from imagex_dedup.models import ImageFingerprint
-from tests.review.conftest import make_group, make_photo
+from tests.support.review import make_group, make_photo
 
-pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.review.host_urls")]
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.admin.host_urls")]
 
 
 def test_review_page_links_to_the_host_objects(client, users):

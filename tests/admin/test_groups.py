@@ -29,7 +29,7 @@ from imagex_dedup.models import (
     MergeLog,
 )
 from imagex_dedup.review.thumbnails import thumbnail_url
-from tests.review.conftest import make_group, make_photo
+from tests.support.review import make_group, make_photo
 from tests.testapp.models import Album, Photo, Print
 
 pytestmark = pytest.mark.django_db

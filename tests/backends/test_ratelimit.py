@@ -16,7 +16,7 @@ from django.db import connection
 from django.test import override_settings
 
 from imagex_dedup.backends.ratelimit import WAKE_JITTER, CacheRateLimiter, cache_is_shared
-from tests.imagex.caches import limiter_caches
+from tests.backends.caches import limiter_caches
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -83,7 +83,7 @@ def test_two_processes_share_the_limit() -> None:
     rate, per_process = 10, 15
     key = f"AK-shared-{uuid.uuid4()}"
     start = time.time() + 1.5  # both children are up before they start competing
-    command = [sys.executable, "-m", "tests.imagex.ratelimit_worker", key, str(per_process)]
+    command = [sys.executable, "-m", "tests.backends.ratelimit_worker", key, str(per_process)]
     command += [str(rate), repr(start), *([table] if table else [])]
     env = {
         **os.environ,

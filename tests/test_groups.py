@@ -17,7 +17,7 @@ from imagex_dedup.models import (
     ImageFingerprint,
 )
 from imagex_dedup.signals import duplicates_found
-from tests.hook.conftest import jpeg
+from tests.support.hook import jpeg
 from tests.testapp.models import Photo
 
 pytestmark = pytest.mark.django_db
