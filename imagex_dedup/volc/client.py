@@ -20,7 +20,7 @@ from urllib.parse import quote, urlencode, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from imagex_dedup import __version__
+from imagex_dedup.version import USER_AGENT
 from imagex_dedup.volc.ratelimit import RateLimiter, default_rate_limiter
 from imagex_dedup.volc.signing import Credentials, sign_request
 
@@ -222,7 +222,7 @@ class ImageXClient:
         self, method: str, action: str, params: Mapping[str, str], body: bytes
     ) -> dict[str, Any]:
         url = self._url(action, params)
-        headers = {"Accept": "application/json", "User-Agent": f"imagex-dedup/{__version__}"}
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if method != "GET":
             headers["Content-Type"] = "application/json"
         attempt = 0
