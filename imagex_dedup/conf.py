@@ -257,9 +257,12 @@ class DedupSettings:
     )
     signature_reject_replays: Setting[bool] = _spec(
         "SIGNATURE_REJECT_REPLAYS",
-        True,
+        False,
         "Refuse a signed POST whose exact signature was already honoured (401 "
-        "`SignatureReplayed`); SDKs sign every attempt anew.",
+        "`SignatureReplayed`). Off by default: `X-Date` has one-second resolution, so the same "
+        "call sent twice within a second (an SDK retry, a client re-sending after a dropped "
+        "connection) carries the same signature and would be refused. The cloud has no such "
+        "rule; its guard is the `X-Date` skew (`SIGNATURE_MAX_SKEW`).",
         SERVICE,
     )
     signature_replay_cache: Setting[str] = _spec(

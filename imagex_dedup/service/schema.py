@@ -10,10 +10,10 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     PolymorphicProxySerializer,
-    extend_schema,
 )
 from rest_framework import serializers
 
+from imagex_dedup.apidocs import extend_schema
 from imagex_dedup.service import params
 
 

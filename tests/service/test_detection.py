@@ -97,6 +97,16 @@ def test_every_url_failing_is_still_an_answer(api, photo_base) -> None:
     assert UsageRecord.objects.get().image_count == 2
 
 
+def test_failure_messages_are_plain_words(api) -> None:
+    # Port 9 (discard) on loopback: nobody listens. The message once read
+    # "... _GuardedHTTPConnectionPool(host='127.0.0.1', port=9): Max retries exceeded ...".
+    url = "http://127.0.0.1:9/a.jpg"
+    result = ok(api.detect({"Urls": [url]}))
+    assert result["FailedUrls"] == [
+        {"Url": url, "Code": "ConnectionError", "Message": "connection refused"}
+    ]
+
+
 def test_loopback_refused_per_url_without_allow_private(api, service, photo_base) -> None:
     service.allow_private_urls = False
     service.save()
