@@ -197,7 +197,7 @@ def test_each_check_is_logged_at_info(caplog) -> None:
     lines = [re.sub(r"\(\d+ ms\)$", "(N ms)", line) for line in infos]
     prefix = "imagex_dedup: checked testapp.Photo pk="
     assert lines[:2] == [
-        f"{prefix}{a.pk} image: no open group (N ms)",
+        f"{prefix}{gone} image: no open group (N ms)",
         f"{prefix}{b.pk} image: in open group {group.pk} (N ms)",
     ]
     assert lines[2].startswith(f"{prefix}{broken.pk} image: unreadable: ")
