@@ -107,7 +107,9 @@ def test_failure_messages_are_plain_words(api) -> None:
     ]
 
 
-def test_loopback_refused_per_url_without_allow_private(api, service, photo_base) -> None:
+def test_loopback_refused_per_url_without_allow_private(api, service, photo_base, settings) -> None:
+    # The site's FETCH_ALLOW_PRIVATE covers the site's own downloads, never a service's.
+    settings.IMAGEX_DEDUP = {**settings.IMAGEX_DEDUP, "FETCH_ALLOW_PRIVATE": True}
     service.allow_private_urls = False
     service.save()
     urls = [f"{photo_base}/flower.jpg", f"{photo_base}/flower_small.jpg"]
