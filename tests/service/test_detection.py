@@ -7,13 +7,14 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from django.utils import timezone
 from django_q.models import Schedule
 
 from imagex_dedup import callback_signing
 from imagex_dedup.models import CallbackAttempt, DetectionService, DetectionTask, UsageRecord
 from imagex_dedup.service.tasks import deliver_callback
-from tests.service.conftest import AK, CALLBACK_SECRET, SERVICE_ID, VERSION
+from tests.service.conftest import AK, CALLBACK_SECRET, SERVICE_ID, VERSION, ServiceClient
 
 
 def ok(response) -> dict:
@@ -335,3 +336,16 @@ def test_usage_counts_images_per_day(api, service, photo_base) -> None:
     since = (timezone.now() - timedelta(days=60)).date().isoformat()
     usage = ok(api.call("GET", {**query, "StartTime": since}))
     assert (usage["Requests"], usage["Images"]) == (3, 12)
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_signed_post_without_the_trailing_slash_is_served(
+    client, service, photo_base, settings, debug
+) -> None:
+    """``urls.mount`` answers at ``/imagex`` too: no 301 turning the POST into a GET, and no
+    DEBUG RuntimeError from APPEND_SLASH."""
+    settings.DEBUG = debug
+    urls = [f"{photo_base}/card.png", f"{photo_base}/card_flip.jpg"]
+    response = ServiceClient(client, path="/imagex").detect({"Urls": urls})
+    assert response.status_code == 200
+    assert ok(response)["Groups"] == {"group0": urls}
