@@ -111,8 +111,11 @@ class ErrorResponseSerializer(serializers.Serializer):
 _ERRORS = {
     status: OpenApiResponse(ErrorResponseSerializer, description=text)
     for status, text in {
-        400: "MissingParameter, InvalidParameter, InvalidTimestamp",
-        401: "InvalidAccessKey, SignatureDoesNotMatch",
+        400: "MissingParameter, MissingRequestInfo, InvalidParameter, InvalidAuthorization, "
+        "InvalidTimestamp",
+        401: "MissingAuthenticationToken, InvalidAccessKey, SignatureDoesNotMatch, "
+        "SignatureReplayed (only with SIGNATURE_REJECT_REPLAYS)",
+        413: "RequestEntityTooLarge",
         403: "AccessDenied",
         404: "InvalidActionOrVersion, InvalidServiceId, TaskNotFound",
         429: "FlowLimitExceeded",
