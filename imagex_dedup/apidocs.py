@@ -24,6 +24,8 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.schemas.inspectors import ViewInspector
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 
 class _AppSchema(ViewInspector):
     """A view's ``schema``: DRF's ``DefaultSchema`` with drf-spectacular's ``AutoSchema`` in
@@ -59,8 +61,6 @@ def extend_schema(**kwargs: Any) -> Callable[[F], F]:
 
     return decorator
 
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 SIDECAR_ROOT = Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar"
 ASSET_DIRS = ("swagger-ui-dist/", "redoc/bundles/")
