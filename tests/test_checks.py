@@ -69,3 +69,13 @@ def test_unknown_backend() -> None:
         messages = run_checks()
     assert ids(messages) == ["imagex_dedup.E008"]
     assert "cannot be imported" in messages[0].msg
+
+
+def test_a_mount_without_the_slashless_service_is_reported() -> None:
+    from imagex_dedup.checks import check_service_mount
+
+    assert check_service_mount() == []  # tests.urls mounts with urls.mount()
+    with override_settings(ROOT_URLCONF="tests.admin.host_urls"):  # include() only
+        (warning,) = check_service_mount()
+    assert warning.id == "imagex_dedup.W018"
+    assert warning.msg.startswith("POST /imagex (without the slash) is not served")
