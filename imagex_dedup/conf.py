@@ -183,9 +183,11 @@ class DedupSettings:
     fetch_allow_private: Setting[bool] = _spec(
         "FETCH_ALLOW_PRIVATE",
         False,
-        "Let this site's own downloads (the REST `check/` endpoint, `dedup_check`) reach "
-        "private and loopback addresses. Never in production. The detection service has its "
-        "own switch per service (`DetectionService.allow_private_urls`).",
+        "Let the downloads this site makes for its own users reach private and loopback "
+        "addresses: the URLs sent to the REST `check/` endpoint and to `manage.py dedup_check`. "
+        "It does not apply to the detection service: each service has its own switch, "
+        "`allow_private_urls` (admin: Detection services), for its image downloads and its "
+        "callbacks. For local demos and tests, never in production.",
         INPUT,
     )
     # --- callbacks -----------------------------------------------------------------------------
@@ -258,9 +260,12 @@ class DedupSettings:
     )
     signature_reject_replays: Setting[bool] = _spec(
         "SIGNATURE_REJECT_REPLAYS",
-        True,
+        False,
         "Refuse a signed POST whose exact signature was already honoured (401 "
-        "`SignatureReplayed`); SDKs sign every attempt anew.",
+        "`SignatureReplayed`). Off by default: `X-Date` has one-second resolution, so the same "
+        "call sent twice within a second (an SDK retry, a client re-sending after a dropped "
+        "connection) carries the same signature and would be refused. The cloud has no such "
+        "rule; its guard is the `X-Date` skew (`SIGNATURE_MAX_SKEW`).",
         SERVICE,
     )
     signature_replay_cache: Setting[str] = _spec(
@@ -389,7 +394,8 @@ class DedupSettings:
 
     def fetch_policy(self, service: DetectionService | None = None) -> FetchPolicy:
         """The SSRF guard for downloads: the site's own (``FETCH_ALLOW_PRIVATE``), or one
-        detection service's (its host allow-list and its ``allow_private_urls``)."""
+        detection service's (its host allow-list and its ``allow_private_urls``; the site's
+        setting plays no part there, so a site cannot open every service by accident)."""
         from imagex_dedup.engine.fetch import FetchPolicy
 
         if service is None:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Count, Max, Q, QuerySet
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -36,6 +36,7 @@ from imagex_dedup.api.serializers import (
     MergeRequestSerializer,
     TaskSerializer,
 )
+from imagex_dedup.apidocs import SCHEMA, extend_schema
 from imagex_dedup.models import DetectionTask, DuplicateGroup, DuplicateGroupMember, MergeLog
 from imagex_dedup.review import merge, perms
 
@@ -57,6 +58,7 @@ class DuplicateGroupViewSet(viewsets.ReadOnlyModelViewSet):
     """Duplicate groups, filterable by ``status`` and member ``content_type``
     (``app_label.model`` or a content type id)."""
 
+    schema = SCHEMA
     permission_classes = [GroupPermission]
     pagination_class = Pagination
 
@@ -100,7 +102,7 @@ class DuplicateGroupViewSet(viewsets.ReadOnlyModelViewSet):
         description="Merge the group into one keeper (a member id, or the keeper rule).",
     )
     @action(detail=True, methods=["post"])
-    def merge(self, request: Request, pk: str | None = None) -> Response:
+    def merge(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         group = self.get_object()
         body = MergeRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -117,7 +119,7 @@ class DuplicateGroupViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=None, responses={200: GroupDetailSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
-    def dismiss(self, request: Request, pk: str | None = None) -> Response:
+    def dismiss(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         """Mark the members as not duplicates of each other."""
         try:
             merge.dismiss_group(self.get_object(), user=request.user)
@@ -130,7 +132,7 @@ class DuplicateGroupViewSet(viewsets.ReadOnlyModelViewSet):
         responses={202: OpenApiResponse(description='{"enqueued": <number of checks>}')},
     )
     @action(detail=True, methods=["post"])
-    def recheck(self, request: Request, pk: str | None = None) -> Response:
+    def recheck(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         """Queue a fresh duplicate check of every member."""
         count = merge.recheck_members(self.get_object().members.select_related("content_type"))
         return Response({"enqueued": count}, status=status.HTTP_202_ACCEPTED)
@@ -147,6 +149,7 @@ def content_type_filter(value: str) -> Q:
 class MergeLogViewSet(viewsets.ReadOnlyModelViewSet):
     """What merges did; ``undo`` puts a merge back."""
 
+    schema = SCHEMA
     permission_classes = [MergeLogPermission]
     pagination_class = Pagination
     serializer_class = MergeLogSerializer
@@ -159,7 +162,7 @@ class MergeLogViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=None, responses={200: MergeLogSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
-    def undo(self, request: Request, pk: str | None = None) -> Response:
+    def undo(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         try:
             log = merge.undo_merge(self.get_object(), user=request.user)
         except merge.MergeConflict as exc:
@@ -172,6 +175,7 @@ class CheckView(APIView):
     ``urls`` list, optional ``similarity``. Users who may review groups also get matches from
     the site's library for each image."""
 
+    schema = SCHEMA
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
@@ -202,6 +206,7 @@ def read_upload(upload: Any) -> bytes:
 class TaskStatusView(RetrieveAPIView):
     """Status of a detection task, for the user who started it or staff."""
 
+    schema = SCHEMA
     permission_classes = [IsAuthenticated]
     serializer_class = TaskSerializer
     lookup_field = "task_id"
