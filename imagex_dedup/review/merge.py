@@ -21,11 +21,11 @@ Signals (``pre_merge``, ``group_merged``, ``merge_undone``, ``group_dismissed``)
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from functools import partial
 from typing import Any
 
@@ -38,7 +38,13 @@ from django.utils import timezone
 
 from imagex_dedup import signals
 from imagex_dedup.conf import dedup_settings
-from imagex_dedup.models import DuplicateGroup, DuplicateGroupMember, ImageFingerprint, MergeLog
+from imagex_dedup.models import (
+    DuplicateGroup,
+    DuplicateGroupMember,
+    ImageFingerprint,
+    ImageFingerprintKey,
+    MergeLog,
+)
 from imagex_dedup.review.keeper import choose_keeper
 from imagex_dedup.review.relations import (
     Reference,
@@ -221,12 +227,66 @@ def _delete_duplicates(plan: MergePlan) -> None:
             ) from exc
 
 
-def _forget_fingerprints(plan: MergePlan) -> None:
+def _exact_rows(records: list[models.Model]) -> list[dict[str, Any]]:
+    """Rows serialized for JSON without the JSON serializer's rounding of times to
+    milliseconds: undo puts the rows back exactly."""
+    rows = serializers.serialize("python", records)
+    for row in rows:
+        row["pk"] = _jsonable(row["pk"])
+        row["fields"] = {name: _exact(value) for name, value in row["fields"].items()}
+    return rows
+
+
+def _exact(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float | str | list | dict):
+        return value
+    return str(value)  # Decimal, UUID...
+
+
+def _forget_fingerprints(plan: MergePlan) -> list[dict[str, Any]]:
+    """Delete the duplicates' fingerprint records; return them as undo will restore them:
+    the serialized row, its index keys and the memberships that pointed at it."""
     model = type(plan.keeper)
-    ImageFingerprint.objects.filter(
-        content_type_id__in=content_type_ids(model),
-        object_id__in=[str(d.pk) for d in plan.duplicates],
-    ).delete()
+    records = list(
+        ImageFingerprint.objects.filter(
+            content_type_id__in=content_type_ids(model),
+            object_id__in=[str(d.pk) for d in plan.duplicates],
+        ).order_by("pk")
+    )
+    keys: dict[int, list[int]] = defaultdict(list)
+    for fp_id, key in ImageFingerprintKey.objects.filter(fingerprint__in=records).values_list(
+        "fingerprint_id", "key"
+    ):
+        keys[fp_id].append(key)
+    members: dict[int, list[int]] = defaultdict(list)
+    for fp_id, member_id in DuplicateGroupMember.objects.filter(
+        fingerprint__in=records
+    ).values_list("fingerprint_id", "pk"):
+        members[fp_id].append(member_id)
+    saved = [
+        {"record": row, "keys": sorted(keys[row["pk"]]), "members": sorted(members[row["pk"]])}
+        for row in _exact_rows(records)
+    ]
+    ImageFingerprint.objects.filter(pk__in=[r.pk for r in records]).delete()
+    return saved
+
+
+def _restore_fingerprints(saved: list[dict[str, Any]]) -> None:
+    """Put back what :func:`_forget_fingerprints` removed. A record made for the same image
+    since the merge (a re-check) gives way to the original, which its members pointed at."""
+    for item in saved:
+        (restored,) = serializers.deserialize("python", [item["record"]])
+        fp = restored.object
+        ImageFingerprint.objects.filter(
+            content_type_id=fp.content_type_id, object_id=fp.object_id, field_name=fp.field_name
+        ).delete()
+        restored.save()
+        ImageFingerprintKey.objects.bulk_create(
+            ImageFingerprintKey(fingerprint_id=fp.pk, key=key) for key in item["keys"]
+        )
+        DuplicateGroupMember.objects.filter(pk__in=item["members"]).update(fingerprint_id=fp.pk)
 
 
 def _fresh_member(member: DuplicateGroupMember) -> DuplicateGroupMember:
@@ -252,7 +312,7 @@ def merge_group(
             plan = plan_merge(group, keeper, lock=True)
             if plan.conflicts:
                 raise MergeConflict(plan.conflicts)
-            serialized = json.loads(serializers.serialize("json", plan.duplicates))
+            serialized = _exact_rows(plan.duplicates)
             signals.pre_merge.send_robust(
                 sender=DuplicateGroup,
                 group=group,
@@ -267,9 +327,10 @@ def merge_group(
             group.status = DuplicateGroup.Status.MERGED  # before deleting: see handlers.py
             group.resolved_at, group.resolved_by = now, user
             group.save(update_fields=["status", "resolved_at", "resolved_by", "updated_at"])
+            fingerprints = []
             if plan.delete_duplicates:
                 _delete_duplicates(plan)
-                _forget_fingerprints(plan)
+                fingerprints = _forget_fingerprints(plan)
             log = MergeLog.objects.create(
                 group=group,
                 keeper_content_type=ContentType.objects.get_for_model(plan.keeper),
@@ -277,6 +338,7 @@ def merge_group(
                 duplicates=serialized,
                 changes=changes,
                 deleted_duplicates=plan.delete_duplicates,
+                fingerprints=fingerprints,
                 deleted_files=[name for _, name in files],
                 performed_by=user,
                 created_at=now,
@@ -373,7 +435,7 @@ def undo_merge(log: MergeLog, *, user: Any = None) -> MergeLog:
                     f"Merge {log.pk} deleted the duplicates' files (MERGE_DELETE_FILES); "
                     "restoring rows without their files is refused"
                 )
-            restored = list(serializers.deserialize("json", json.dumps(log.duplicates)))
+            restored = list(serializers.deserialize("python", log.duplicates))
             problems = _undo_problems(log, restored)
             if problems:
                 raise MergeConflict(problems)
@@ -382,6 +444,7 @@ def undo_merge(log: MergeLog, *, user: Any = None) -> MergeLog:
                     obj.save(save_m2m=False)  # links come back through the change records
             for change in reversed(log.changes):
                 _revert(change)
+            _restore_fingerprints(log.fingerprints)
             now = timezone.now()
             log.undone_at, log.undone_by = now, user
             log.save(update_fields=["undone_at", "undone_by"])
@@ -391,7 +454,7 @@ def undo_merge(log: MergeLog, *, user: Any = None) -> MergeLog:
                 group.resolved_at = group.resolved_by = None
                 group.save(update_fields=["status", "resolved_at", "resolved_by", "updated_at"])
             if log.deleted_duplicates and group is not None:
-                _recheck_restored(group, restored)  # enqueued on commit
+                _recheck_restored(group, restored, log.fingerprints)  # enqueued on commit
             transaction.on_commit(
                 partial(
                     signals.merge_undone.send_robust,
@@ -406,9 +469,13 @@ def undo_merge(log: MergeLog, *, user: Any = None) -> MergeLog:
     return log
 
 
-def _recheck_restored(group: DuplicateGroup, restored: list[Any]) -> None:
-    """Restored duplicates lost their fingerprints in the merge: compute them again."""
-    ids = {str(obj.object.pk) for obj in restored}
+def _recheck_restored(
+    group: DuplicateGroup, restored: list[Any], fingerprints: list[dict[str, Any]]
+) -> None:
+    """Restored duplicates whose fingerprint the merge log did not keep (logs written before
+    it kept them) get one computed again."""
+    kept = {item["record"]["fields"]["object_id"] for item in fingerprints}
+    ids = {str(obj.object.pk) for obj in restored} - kept
     recheck_members(m for m in group.members.all() if m.object_id in ids)
 
 

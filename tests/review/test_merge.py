@@ -8,7 +8,14 @@ from django.test import override_settings
 
 from imagex_dedup import signals
 from imagex_dedup.hook.tasks import check_object
-from imagex_dedup.models import DismissedPair, DuplicateGroup, ImageFingerprint, MergeLog
+from imagex_dedup.models import (
+    DismissedPair,
+    DuplicateGroup,
+    DuplicateGroupMember,
+    ImageFingerprint,
+    ImageFingerprintKey,
+    MergeLog,
+)
 from imagex_dedup.review.keeper import choose_keeper
 from imagex_dedup.review.merge import (
     MergeConflict,
@@ -18,6 +25,7 @@ from imagex_dedup.review.merge import (
     plan_merge,
     undo_merge,
 )
+from tests.support.records import store_fingerprint
 from tests.support.review import make_group, make_photo
 from tests.testapp.models import Album, Comment, Photo, Print, Profile, Tagging
 
@@ -41,6 +49,8 @@ def world():
     print_ = Print.objects.create(photo=dup1, size="A4")
     tag_dup = Tagging.objects.create(photo=dup1, tag="red")
     tag_keeper = Tagging.objects.create(photo=keeper, tag="blue")
+    for photo in (keeper, dup1, dup2, other):
+        store_fingerprint(photo, "image")  # real fingerprints and index keys
     group = make_group(dup1, keeper, dup2)
     return {
         "keeper": keeper,
@@ -62,7 +72,7 @@ def world():
 def snapshot() -> dict:
     """Everything a merge may touch, as plain values."""
     return {
-        "photos": sorted(Photo.objects.values_list("pk", "title", "image")),
+        "photos": sorted(Photo.objects.values_list("pk", "title", "image", "created_at")),
         "albums": sorted(Album.objects.values_list("pk", "cover_id")),
         "album_photos": sorted(
             Album.photos.through.objects.values_list("pk", "album_id", "photo_id")
@@ -75,6 +85,17 @@ def snapshot() -> dict:
         "groups": sorted(DuplicateGroup.objects.values_list("pk", "status")),
         "logs": MergeLog.objects.count(),
     }
+
+
+def member_details() -> list:
+    """Every field of every member and of every fingerprint record (with its index keys)."""
+    members = sorted(tuple(row.items()) for row in DuplicateGroupMember.objects.values())
+    records = sorted(
+        tuple((k, bytes(v) if isinstance(v, memoryview) else v) for k, v in row.items())
+        for row in ImageFingerprint.objects.values()
+    )
+    keys = sorted(ImageFingerprintKey.objects.values_list("fingerprint_id", "key"))
+    return [members, records, keys]
 
 
 def test_keeper_rule_resolution_then_bytes_then_oldest():
@@ -209,18 +230,17 @@ def test_refuses_closed_groups(world):
 
 def test_undo_restores_everything(world, django_capture_on_commit_callbacks):
     before = snapshot()
+    details = member_details()
     with django_capture_on_commit_callbacks(execute=True):
         log = merge_group(world["group"])
     assert snapshot() != before
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+    assert member_details() != details  # the duplicates' fingerprint records went
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
         undo_merge(log)
-    after = snapshot()
-    # Fingerprints of restored duplicates are recomputed by a re-check after commit.
-    assert len(callbacks) == 3  # two re-checks + merge_undone
-    assert {k: v for k, v in after.items() if k not in {"fingerprints", "groups", "logs"}} == {
-        k: v for k, v in before.items() if k not in {"fingerprints", "groups", "logs"}
-    }
-    assert after["groups"] == before["groups"]
+    # Fingerprint records come back from the merge log: no re-check needed, only the signal.
+    assert len(callbacks) == 1
+    assert snapshot() == {**before, "logs": 1}
+    assert member_details() == details
     log.refresh_from_db()
     assert log.undone_at is not None
     restored = Photo.objects.get(pk=world["dup1"].pk)
@@ -229,8 +249,31 @@ def test_undo_restores_everything(world, django_capture_on_commit_callbacks):
     assert set(restored.albums.values_list("pk", flat=True)) == {world["album"].pk}
     world["comment"].refresh_from_db()
     assert world["comment"].target == world["dup2"]
+    # The keeper rule sees the same sizes as before the merge.
+    assert choose_keeper(world["group"]).object_id == str(world["keeper"].pk)
     with pytest.raises(MergeConflict, match="already undone"):
         undo_merge(log)
+
+
+def test_undo_gives_way_to_no_newer_record_and_old_logs_recheck(
+    world, django_capture_on_commit_callbacks
+):
+    details = member_details()
+    log = merge_group(world["group"])
+    # A record made for a duplicate since the merge (e.g. a placeholder) yields to the original.
+    ImageFingerprint.objects.create(
+        content_type=ContentType.objects.get_for_model(Photo),
+        object_id=str(world["dup1"].pk),
+        field_name="image",
+    )
+    undo_merge(log)
+    assert member_details() == details
+    # A log without fingerprint records (written before they were kept) re-checks instead.
+    log = merge_group(world["group"])
+    MergeLog.objects.filter(pk=log.pk).update(fingerprints=[])
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        undo_merge(MergeLog.objects.get(pk=log.pk))
+    assert len(callbacks) == 3  # two re-checks + merge_undone
 
 
 def test_undo_refuses_when_state_moved_on(world):
