@@ -98,21 +98,6 @@ def member_details() -> list:
     return [members, records, keys]
 
 
-def test_keeper_rule_resolution_then_bytes_then_oldest():
-    small = make_photo("small", width=200)
-    big = make_photo("big", width=400)
-    assert choose_keeper(make_group(small, big)).object_id == str(big.pk)
-    # Same resolution: the larger file wins (PNG is bigger than JPEG here).
-    jpeg = make_photo("jpeg", width=300, fmt="JPEG")
-    png = make_photo("png", width=300, fmt="PNG")
-    assert png.image.size > jpeg.image.size
-    assert choose_keeper(make_group(jpeg, png)).object_id == str(png.pk)
-    # Same resolution and size: the oldest (lowest pk) wins.
-    first = make_photo("first", width=300)
-    second = make_photo("second", width=300)
-    assert choose_keeper(make_group(second, first)).object_id == str(first.pk)
-
-
 def test_merge_repoints_every_relation_kind(world, django_capture_on_commit_callbacks):
     keeper, dup1, dup2 = world["keeper"], world["dup1"], world["dup2"]
     with django_capture_on_commit_callbacks(execute=True):
