@@ -39,6 +39,7 @@ from django.utils import timezone
 from imagex_dedup import signals
 from imagex_dedup.conf import dedup_settings
 from imagex_dedup.models import (
+    DismissedPair,
     DuplicateGroup,
     DuplicateGroupMember,
     ImageFingerprint,
@@ -81,8 +82,19 @@ class MergePlan:
     delete_duplicates: bool
 
     @property
-    def reference_count(self) -> int:
-        return sum(len(r.moves) + len(r.drops) for r in self.references)
+    def moved_count(self) -> int:
+        """Reference rows re-pointed onto the keeper."""
+        return sum(len(r.moves) for r in self.references)
+
+    @property
+    def dropped_count(self) -> int:
+        """Many-to-many links deleted because the keeper already has the same link."""
+        return sum(len(r.drops) for r in self.references)
+
+    @property
+    def deleted_count(self) -> int:
+        """Host rows the merge deletes (0 when ``MERGE_DELETE_DUPLICATES`` is off)."""
+        return len(self.duplicates) if self.delete_duplicates else 0
 
 
 def get_merge_handler() -> Callable[..., MergeLog]:
@@ -132,14 +144,15 @@ def plan_merge(
     ids = {pk_field.to_python(m.object_id) for m in members}
     objects = {obj.pk: obj for obj in manager.filter(pk__in=ids).order_by("pk")}
     keeper_obj = objects.get(pk_field.to_python(keeper.object_id))
+    keeper_label = f"member {keeper.pk}, {concrete._meta.label} pk {keeper.object_id}"
     if keeper_obj is None:
-        raise MergeConflict(f"The keeper ({describe(concrete, [keeper.object_id])}) is gone")
+        raise MergeConflict(f"The keeper ({keeper_label}) is gone")
     duplicates = [obj for pk, obj in objects.items() if pk != keeper_obj.pk]
     if not duplicates:
         raise MergeConflict(f"Group {group.pk} has no other existing object to merge")
     delete = dedup_settings.merge_delete_duplicates
-    fk_refs, fk_problems = fk_references(concrete, keeper_obj, duplicates, delete)
-    gfk_refs, gfk_problems = gfk_references(concrete, keeper_obj, duplicates)
+    fk_refs, fk_problems = fk_references(concrete, keeper_obj, duplicates, delete, keeper_label)
+    gfk_refs, gfk_problems = gfk_references(concrete, keeper_obj, duplicates, keeper_label)
     return MergePlan(
         group=group,
         keeper_member=keeper,
@@ -514,15 +527,33 @@ def dismiss_group(group: DuplicateGroup, *, user: Any = None) -> DuplicateGroup:
         group = DuplicateGroup.objects.select_for_update().get(pk=group.pk)
         if group.status != DuplicateGroup.Status.OPEN:
             raise MergeConflict(f"Group {group.pk} is {group.get_status_display()}, not open")
+        now = timezone.now()  # pairs recorded from here on belong to this dismissal
         dismiss_pairs([m.ref for m in group.members.all()], user=user)
         group.status = DuplicateGroup.Status.DISMISSED
-        group.resolved_at, group.resolved_by = timezone.now(), user
+        group.resolved_at, group.resolved_by = now, user
         group.save(update_fields=["status", "resolved_at", "resolved_by", "updated_at"])
         transaction.on_commit(
             partial(
                 signals.group_dismissed.send_robust, sender=DuplicateGroup, group=group, user=user
             )
         )
+    return group
+
+
+def undismiss_group(group: DuplicateGroup, *, user: Any = None) -> DuplicateGroup:
+    """Take back a dismissal: forget the pairs it recorded (pairs dismissed earlier stay) and
+    reopen the group."""
+    with transaction.atomic():
+        group = DuplicateGroup.objects.select_for_update().get(pk=group.pk)
+        if group.status != DuplicateGroup.Status.DISMISSED:
+            raise MergeConflict(f"Group {group.pk} is {group.get_status_display()}, not dismissed")
+        refs = [m.ref for m in group.members.all()]
+        DismissedPair.objects.filter(
+            ref_a__in=refs, ref_b__in=refs, created_at__gte=group.resolved_at
+        ).delete()
+        group.status = DuplicateGroup.Status.OPEN
+        group.resolved_at = group.resolved_by = None
+        group.save(update_fields=["status", "resolved_at", "resolved_by", "updated_at"])
     return group
 
 
@@ -534,5 +565,6 @@ __all__ = [
     "merge_group",
     "plan_merge",
     "recheck_members",
+    "undismiss_group",
     "undo_merge",
 ]

@@ -63,7 +63,7 @@ def foreign_keys(concrete: type[models.Model]) -> Iterator[tuple[type[models.Mod
                 yield model, f
 
 
-def _genericforeign_keys() -> Iterator[tuple[type[models.Model], GenericForeignKey]]:
+def genericforeign_keys() -> Iterator[tuple[type[models.Model], GenericForeignKey]]:
     for model in candidate_models():
         for f in model._meta.private_fields:
             if isinstance(f, GenericForeignKey):
@@ -90,7 +90,7 @@ def unique_sets(model: type[models.Model]) -> list[tuple[str, tuple[str, ...]]]:
 
 
 def check_unique(
-    ref: Reference, keeper_value: Any, keeper_rows: list[Any], extra: dict[str, Any]
+    ref: Reference, keeper_label: str, keeper_rows: list[Any], extra: dict[str, Any]
 ) -> list[str]:
     """Find rows that would collide once re-pointed; m2m collisions become drops instead."""
     problems: list[str] = []
@@ -121,8 +121,8 @@ def check_unique(
         pairs = ", ".join(f"{pk} with {seen[key]}" for key, pks in colliding.items() for pk in pks)
         what = "one-to-one" if ref.kind == "o2o" else f"unique constraint {name!r}"
         problems.append(
-            f"{ref.label} ({what}): re-pointing onto the keeper ({keeper_value}) would make "
-            f"{ref.model._meta.label} rows collide ({pairs})"
+            f"{ref.label} ({what}): re-pointing onto the keeper ({keeper_label}) would make "
+            f"{ref.model._meta.label} rows collide (row pks {pairs})"
         )
     return problems
 
@@ -132,6 +132,7 @@ def fk_references(
     keeper: models.Model,
     duplicates: list[models.Model],
     skip_duplicates: bool,
+    keeper_label: str = "",
 ) -> tuple[list[Reference], list[str]]:
     references: list[Reference] = []
     problems: list[str] = []
@@ -157,18 +158,21 @@ def fk_references(
         keeper_rows = list(
             model._base_manager.filter(**{fk.attname: keeper_value}).values_list("pk", flat=True)
         )
-        problems += check_unique(ref, keeper_value, keeper_rows, {})
+        problems += check_unique(ref, keeper_label or f"pk {keeper.pk}", keeper_rows, {})
         references.append(ref)
     return references, problems
 
 
 def gfk_references(
-    concrete: type[models.Model], keeper: models.Model, duplicates: list[models.Model]
+    concrete: type[models.Model],
+    keeper: models.Model,
+    duplicates: list[models.Model],
+    keeper_label: str = "",
 ) -> tuple[list[Reference], list[str]]:
     references: list[Reference] = []
     problems: list[str] = []
     ct_ids = content_type_ids(concrete)
-    for model, gfk in _genericforeign_keys():
+    for model, gfk in genericforeign_keys():
         ct_field = model._meta.get_field(gfk.ct_field)
         fk_field = model._meta.get_field(gfk.fk_field)
         try:
@@ -187,6 +191,6 @@ def gfk_references(
                 "pk", flat=True
             )
         )
-        problems += check_unique(ref, keeper_value, keeper_rows, by_ct)
+        problems += check_unique(ref, keeper_label or f"pk {keeper.pk}", keeper_rows, by_ct)
         references.append(ref)
     return references, problems

@@ -26,6 +26,7 @@ from PIL import Image, ImageOps
 from imagex_dedup.conf import dedup_settings
 from imagex_dedup.models import DuplicateGroupMember
 from imagex_dedup.review import perms
+from imagex_dedup.review.history import removed_objects
 
 PREFIX = "imagex_dedup/thumbs"
 SIZES = {"thumb": "THUMBNAIL_SIZE", "preview": "PREVIEW_SIZE"}
@@ -64,10 +65,17 @@ def get_thumbnail(field_file: FieldFile, size: int, content_hash: str = "") -> s
 
 
 def member_file(member: DuplicateGroupMember) -> FieldFile | None:
-    """The member's image file, or None when the object or its file is gone."""
+    """The member's image file, or None when the object or its file is gone. A duplicate a
+    merge deleted still shows its file while the file exists (merges keep files by default)."""
     obj = member.content_object
-    file = getattr(obj, member.field_name, None) if obj is not None else None
-    return file if isinstance(file, FieldFile) and file.name else None
+    if obj is not None:
+        file = getattr(obj, member.field_name, None)
+        return file if isinstance(file, FieldFile) and file.name else None
+    removed = removed_objects(member.group).get(member.object_id)
+    file = getattr(removed, member.field_name, None) if removed is not None else None
+    if isinstance(file, FieldFile) and file.name and file.storage.exists(file.name):
+        return file
+    return None
 
 
 def thumbnail_url(member: DuplicateGroupMember, kind: str = "thumb") -> str:

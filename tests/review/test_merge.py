@@ -179,7 +179,12 @@ def test_conflict_unique_together_changes_nothing(world):
         merge_group(world["group"])
     message = str(exc.value)
     assert "testapp.Tagging.photo_id (unique constraint 'testapp_tagging_unique')" in message
-    assert f"({world['tag_dup'].pk} with" in message
+    assert f"(row pks {world['tag_dup'].pk} with" in message
+    keeper_member = world["group"].members.get(object_id=str(world["keeper"].pk))
+    assert (
+        f"onto the keeper (member {keeper_member.pk}, testapp.Photo pk {world['keeper'].pk})"
+        in message
+    )
     assert snapshot() == before
     plan = plan_merge(world["group"])
     assert plan.conflicts == exc.value.problems
