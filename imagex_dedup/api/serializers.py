@@ -9,9 +9,16 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from imagex_dedup.conf import dedup_settings
-from imagex_dedup.models import DetectionTask, DuplicateGroup, DuplicateGroupMember, MergeLog
+from imagex_dedup.models import (
+    DetectionTask,
+    DuplicateGroup,
+    DuplicateGroupMember,
+    ImageFingerprint,
+    MergeLog,
+)
+from imagex_dedup.review.history import removed_records
 from imagex_dedup.review.keeper import choose_keeper
-from imagex_dedup.review.thumbnails import member_file, thumbnail_url
+from imagex_dedup.review.thumbnails import member_file
 
 
 class MemberSerializer(serializers.ModelSerializer):
@@ -21,12 +28,10 @@ class MemberSerializer(serializers.ModelSerializer):
     admin_url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
     preview_url = serializers.SerializerMethodField()
-    width = serializers.IntegerField(source="fingerprint.width", default=None, read_only=True)
-    height = serializers.IntegerField(source="fingerprint.height", default=None, read_only=True)
-    byte_size = serializers.IntegerField(
-        source="fingerprint.byte_size", default=None, read_only=True
-    )
-    format = serializers.CharField(source="fingerprint.format", default="", read_only=True)
+    width = serializers.SerializerMethodField()
+    height = serializers.SerializerMethodField()
+    byte_size = serializers.SerializerMethodField()
+    format = serializers.SerializerMethodField()
 
     class Meta:
         model = DuplicateGroupMember
@@ -47,6 +52,32 @@ class MemberSerializer(serializers.ModelSerializer):
             "thumbnail_url",
             "preview_url",
         ]
+
+    def _record(self, member: DuplicateGroupMember) -> ImageFingerprint | None:
+        """The member's fingerprint record; for a duplicate a merge deleted, the record as the
+        merge log kept it."""
+        if member.fingerprint is not None:
+            return member.fingerprint
+        return removed_records(member.group).get(member.object_id)
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_width(self, member: DuplicateGroupMember) -> int | None:
+        record = self._record(member)
+        return record.width if record else None
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_height(self, member: DuplicateGroupMember) -> int | None:
+        record = self._record(member)
+        return record.height if record else None
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_byte_size(self, member: DuplicateGroupMember) -> int | None:
+        record = self._record(member)
+        return record.byte_size if record else None
+
+    def get_format(self, member: DuplicateGroupMember) -> str:
+        record = self._record(member)
+        return record.format if record else ""
 
     def get_content_type(self, member: DuplicateGroupMember) -> str:
         return f"{member.content_type.app_label}.{member.content_type.model}"
@@ -69,9 +100,11 @@ class MemberSerializer(serializers.ModelSerializer):
             return None
 
     def _url(self, member: DuplicateGroupMember, kind: str) -> str | None:
+        """The API's own image endpoint: it accepts the same authentication as this API."""
         if member_file(member) is None:
             return None
-        url = thumbnail_url(member, kind)
+        url = reverse("imagex_dedup:api-member-image", args=[member.pk])
+        url = url if kind == "thumb" else f"{url}?size={kind}"
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request else url
 

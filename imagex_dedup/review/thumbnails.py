@@ -83,15 +83,10 @@ def thumbnail_url(member: DuplicateGroupMember, kind: str = "thumb") -> str:
     return url if kind == "thumb" else f"{url}?size={kind}"
 
 
-@require_GET
-def thumbnail_view(request: HttpRequest, member_id: int) -> FileResponse:
-    """Serve a member's thumbnail (``?size=preview`` for the large one) to reviewers only."""
-    if not perms.can_view(request.user):
-        raise PermissionDenied
-    member = get_object_or_404(
-        DuplicateGroupMember.objects.select_related("fingerprint"), pk=member_id
-    )
-    setting = SIZES.get(request.GET.get("size", "thumb"))
+def thumbnail_response(member: DuplicateGroupMember, kind: str) -> FileResponse:
+    """The thumbnail (``kind`` "thumb") or preview of a member as a JPEG response; 404 when the
+    size is unknown or the picture cannot be made."""
+    setting = SIZES.get(kind)
     file = member_file(member)
     if setting is None or file is None:
         raise Http404("No such thumbnail")
@@ -103,3 +98,22 @@ def thumbnail_view(request: HttpRequest, member_id: int) -> FileResponse:
     response = FileResponse(default_storage.open(name, "rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=86400"
     return response
+
+
+def visible_member(user: object, member_id: int) -> DuplicateGroupMember:
+    """A member of a group ``user`` may review (404 otherwise: its existence is not revealed)."""
+    return get_object_or_404(
+        DuplicateGroupMember.objects.select_related("fingerprint", "group"),
+        pk=member_id,
+        group__in=perms.visible_groups(user),
+    )
+
+
+@require_GET
+def thumbnail_view(request: HttpRequest, member_id: int) -> FileResponse:
+    """Serve a member's thumbnail (``?size=preview`` for the large one) to reviewers only, with
+    the admin's login session (the REST API has its own: ``api/members/<id>/image/``)."""
+    if not perms.can_view(request.user):
+        raise PermissionDenied
+    member = visible_member(request.user, member_id)
+    return thumbnail_response(member, request.GET.get("size", "thumb"))

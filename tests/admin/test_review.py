@@ -8,7 +8,8 @@ from django.contrib.messages import get_messages
 from django.test import override_settings
 from django.urls import reverse
 
-from imagex_dedup.models import DuplicateGroup, DuplicateGroupMember, ImageFingerprint, MergeLog
+from imagex_dedup.models import DuplicateGroup, MergeLog
+from tests.review.records import member_details
 from tests.support.records import store_fingerprint
 from tests.support.review import make_group, make_photo
 from tests.testapp.models import Album, Photo, Print
@@ -41,16 +42,6 @@ def change_url(group):
 
 def messages_of(response):
     return [str(m) for m in get_messages(response.wsgi_request)]
-
-
-def member_details() -> list:
-    """Every field of every member and every fingerprint record (sizes, format, bytes...)."""
-    members = sorted(tuple(row.items()) for row in DuplicateGroupMember.objects.values())
-    records = sorted(
-        tuple((k, bytes(v) if isinstance(v, memoryview) else v) for k, v in row.items())
-        for row in ImageFingerprint.objects.values()
-    )
-    return [members, records]
 
 
 @override_settings(ROOT_URLCONF="tests.admin.host_urls")

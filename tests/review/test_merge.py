@@ -13,7 +13,6 @@ from imagex_dedup.models import (
     DuplicateGroup,
     DuplicateGroupMember,
     ImageFingerprint,
-    ImageFingerprintKey,
     MergeLog,
 )
 from imagex_dedup.review.keeper import choose_keeper
@@ -25,6 +24,7 @@ from imagex_dedup.review.merge import (
     plan_merge,
     undo_merge,
 )
+from tests.review.records import member_details
 from tests.support.records import store_fingerprint
 from tests.support.review import make_group, make_photo
 from tests.testapp.models import Album, Comment, Photo, Print, Profile, Tagging
@@ -85,17 +85,6 @@ def snapshot() -> dict:
         "groups": sorted(DuplicateGroup.objects.values_list("pk", "status")),
         "logs": MergeLog.objects.count(),
     }
-
-
-def member_details() -> list:
-    """Every field of every member and of every fingerprint record (with its index keys)."""
-    members = sorted(tuple(row.items()) for row in DuplicateGroupMember.objects.values())
-    records = sorted(
-        tuple((k, bytes(v) if isinstance(v, memoryview) else v) for k, v in row.items())
-        for row in ImageFingerprint.objects.values()
-    )
-    keys = sorted(ImageFingerprintKey.objects.values_list("fingerprint_id", "key"))
-    return [members, records, keys]
 
 
 def test_merge_repoints_every_relation_kind(world, django_capture_on_commit_callbacks):
@@ -415,7 +404,6 @@ def test_undo_refuses_when_a_dropped_links_other_side_is_gone(world):
 def test_uuid_keys_merge_and_undo(django_capture_on_commit_callbacks):
     from django.core.files.base import ContentFile
 
-    from imagex_dedup.models import DuplicateGroupMember
     from tests.support.review import encode
     from tests.testapp.models import UUIDPhoto
 
