@@ -21,7 +21,7 @@ from django.utils.translation import ngettext
 from imagex_dedup import engine
 from imagex_dedup.models import DuplicateGroup, DuplicateGroupMember, ImageFingerprint, MergeLog
 from imagex_dedup.review.history import merge_in_effect, removed_objects, removed_records
-from imagex_dedup.review.keeper import choose_keeper, get_keeper_rule, keeper_reason
+from imagex_dedup.review.keeper import choose_keeper, get_keeper_rule, keeper_reason, pixels
 from imagex_dedup.review.keeper import default_keeper_rule as default_rule
 from imagex_dedup.review.pictures import PictureFacts, member_facts
 from imagex_dedup.review.thumbnails import member_file, thumbnail_url
@@ -87,11 +87,12 @@ class Review:
 
 
 def group_title(group: DuplicateGroup) -> str:
-    """A group named by its pictures: "“Frangipani” and 2 similar images"."""
+    """A group named by its largest existing picture: "“Frangipani” and 2 similar images"."""
     members = list(group.members.all())
-    named = next((m for m in members if m.content_object is not None), None)
-    if named is None:
+    existing = [m for m in members if m.content_object is not None]
+    if not existing:
         return str(group)
+    named = min(existing, key=lambda m: -pixels(m))  # the largest: usually the keeper
     others = len(members) - 1
     return ngettext(
         "“%(name)s” and %(n)d similar image", "“%(name)s” and %(n)d similar images", others

@@ -118,7 +118,9 @@ class DuplicateGroupAdmin(admin.ModelAdmin):
                 member_count=Count("members"),
                 best_score=Max("members__score", filter=Q(members__is_primary=False)),
             )
-            .prefetch_related("members__content_type", "members__content_object")
+            .prefetch_related(
+                "members__content_type", "members__content_object", "members__fingerprint"
+            )
         )
 
     @admin.display(description=_("group"))

@@ -48,7 +48,7 @@ def messages_of(response):
 def test_review_page_names_and_links_where_each_image_is_used(client, users, group):
     client.force_login(users["superuser"])
     html = client.get(change_url(group)).content.decode()
-    assert "<title>“Mountains, small copy” and 1 similar image" in html
+    assert "<title>“Mountains, original” and 1 similar image" in html
     mountains = Album.objects.get(name="Mountains")
     link = reverse("admin:testapp_album_change", args=[mountains.pk])
     # The duplicate: cover of one album, in the photos of 13 albums (10 named, "and 3 more").
@@ -83,7 +83,7 @@ def test_confirmation_counts_moved_and_dropped_and_names_objects(client, users, 
     before = member_details()
     response = client.post(url, {"post": "yes"})
     message = messages_of(response)[0]
-    assert message.startswith("Merged “Mountains, small copy” and 1 similar image: ")
+    assert message.startswith("Merged “Mountains, original” and 1 similar image: ")
     assert "kept “Mountains, original”, removed 1 duplicate" in message
     log = MergeLog.objects.get()
 
@@ -148,6 +148,6 @@ def test_undo_pages_need_the_merge_permission(client, users, group):
 def test_group_list_titles_and_thumbnails_in_a_row(client, users, group):
     client.force_login(users["viewer"])
     html = client.get(reverse("admin:imagex_dedup_duplicategroup_changelist")).content.decode()
-    assert "“Mountains, small copy” and 1 similar image</a>" in html
+    assert "“Mountains, original” and 1 similar image</a>" in html
     assert "Duplicate group #" not in html
     assert "Review queue" in html
