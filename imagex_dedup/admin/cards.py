@@ -23,7 +23,7 @@ from imagex_dedup.models import DuplicateGroup, DuplicateGroupMember, ImageFinge
 from imagex_dedup.review.history import merge_in_effect, removed_objects, removed_records
 from imagex_dedup.review.keeper import choose_keeper, get_keeper_rule, keeper_reason, pixels
 from imagex_dedup.review.keeper import default_keeper_rule as default_rule
-from imagex_dedup.review.pictures import PictureFacts, member_facts
+from imagex_dedup.review.pictures import PictureFacts, members_facts
 from imagex_dedup.review.thumbnails import member_file, thumbnail_url
 from imagex_dedup.review.usage import (
     SHOWN,
@@ -84,11 +84,13 @@ class Review:
     keeper: DuplicateGroupMember | None
     keeper_reason: str
     log: Any
+    title: str
 
 
-def group_title(group: DuplicateGroup) -> str:
-    """A group named by its largest existing picture: "“Frangipani” and 2 similar images"."""
-    members = list(group.members.all())
+def group_title(group: DuplicateGroup, members: list[DuplicateGroupMember] | None = None) -> str:
+    """A group named by its largest existing picture: "“Frangipani” and 2 similar images"
+    (``members``: the group's, already loaded with their objects and fingerprints)."""
+    members = list(group.members.all()) if members is None else members
     existing = [m for m in members if m.content_object is not None]
     if not existing:
         return str(group)
@@ -167,6 +169,7 @@ def build_review(group: DuplicateGroup, site: admin.AdminSite) -> Review:
             None,
         )
     cards = []
+    facts = members_facts(members)
     for member in members:
         obj = member.content_object
         record = member.fingerprint or records.get(member.object_id)
@@ -187,7 +190,7 @@ def build_review(group: DuplicateGroup, site: admin.AdminSite) -> Review:
                 thumb_url=thumbnail_url(member) if has_file else None,
                 preview_url=thumbnail_url(member, "preview") if has_file else None,
                 record=record,
-                facts=member_facts(member) if has_file else PictureFacts(),
+                facts=facts[member.pk],
                 state=state,
             )
         )
@@ -210,7 +213,7 @@ def build_review(group: DuplicateGroup, site: admin.AdminSite) -> Review:
                     if card.values[name] != keeper_card.values[name]
                     and (card.values[name] or keeper_card.values[name])
                 }
-    return Review(group, cards, keeper, reason or "", log)
+    return Review(group, cards, keeper, reason or "", log, group_title(group, members))
 
 
 @dataclass

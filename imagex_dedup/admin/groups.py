@@ -195,9 +195,10 @@ class DuplicateGroupAdmin(admin.ModelAdmin):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         group = self._group(request, object_id)
+        review_context = self.review_context(request, group)
         context = {
-            **self.review_context(request, group),
-            "title": group_title(group),
+            **review_context,
+            "title": review_context["review"].title,
             "logs": group.merge_logs.select_related("performed_by"),
         }
         request.current_app = self.admin_site.name

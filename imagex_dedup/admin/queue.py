@@ -117,7 +117,7 @@ def queue_view(modeladmin: DuplicateGroupAdmin, request: HttpRequest) -> HttpRes
     }
     if group is not None:
         context |= modeladmin.review_context(request, group)
-        context["group_title"] = group_title(group)
+        context["group_title"] = context["review"].title
         try:
             context["plan"] = merge.plan_merge(group)
         except merge.MergeConflict as exc:

@@ -34,7 +34,7 @@ import numpy as np
 from imagex_dedup.conf import dedup_settings
 from imagex_dedup.engine.scoring import popcount, prepare
 from imagex_dedup.models import DuplicateGroup, DuplicateGroupMember, ImageFingerprint
-from imagex_dedup.review.pictures import PictureFacts, member_facts
+from imagex_dedup.review.pictures import PictureFacts, members_facts
 
 KeeperRule = Callable[[Sequence[DuplicateGroupMember]], DuplicateGroupMember]
 
@@ -107,9 +107,11 @@ def rank_keys(
     """
     best = max(pixels(m) for m in members)
     off = off_orientation(group_members)
+    tied = [m for m in members if pixels(m) == best] if len(members) > 1 else []
+    facts_of = members_facts(tied)
     keys = {}
     for m in members:
-        facts = member_facts(m) if pixels(m) == best and len(members) > 1 else PictureFacts()
+        facts = facts_of.get(m.pk, PictureFacts())
         keys[m.pk] = (
             -pixels(m),
             int(m.pk in off or facts.mirrored_by_tag),

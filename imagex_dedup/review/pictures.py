@@ -7,9 +7,11 @@ once. These facts feed the keeper rule (:mod:`imagex_dedup.review.keeper`) and t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
 from django.core.cache import cache
+from django.db.models.fields.files import FieldFile
 from PIL import ExifTags, Image
 
 from imagex_dedup.models import DuplicateGroupMember
@@ -91,18 +93,28 @@ def read_facts(image: Image.Image) -> PictureFacts:
 
 def member_facts(member: DuplicateGroupMember) -> PictureFacts:
     """The facts of a member's file (``UNKNOWN`` when the object or file is gone or unreadable)."""
-    file = member_file(member)
-    if file is None:
-        return UNKNOWN
+    return members_facts([member])[member.pk]
+
+
+def members_facts(members: Sequence[DuplicateGroupMember]) -> dict[int, PictureFacts]:
+    """Member pk -> facts, read from the cache in one round trip; files only for the misses."""
+    files = {m.pk: (m, file) for m in members if (file := member_file(m)) is not None}
+    keys = {pk: _cache_key(m, file) for pk, (m, file) in files.items()}
+    cached = cache.get_many(set(keys.values()))
+    result = dict.fromkeys((m.pk for m in members), UNKNOWN)
+    for pk, (_member, file) in files.items():
+        if keys[pk] in cached:
+            result[pk] = PictureFacts(**cached[keys[pk]])
+            continue
+        try:
+            with file.storage.open(file.name, "rb") as fh, Image.open(fh) as image:
+                result[pk] = read_facts(image)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+            continue
+        cache.set(keys[pk], asdict(result[pk]), CACHE_SECONDS)
+    return result
+
+
+def _cache_key(member: DuplicateGroupMember, file: FieldFile) -> str:
     fp = member.fingerprint
-    key = f"{CACHE_PREFIX}{fp.content_hash if fp and fp.content_hash else file.name}"
-    cached = cache.get(key)
-    if cached is not None:
-        return PictureFacts(**cached)
-    try:
-        with file.storage.open(file.name, "rb") as fh, Image.open(fh) as image:
-            facts = read_facts(image)
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
-        return UNKNOWN
-    cache.set(key, asdict(facts), CACHE_SECONDS)
-    return facts
+    return f"{CACHE_PREFIX}{fp.content_hash if fp and fp.content_hash else file.name}"

@@ -17,9 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.utils import quote
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
 
 from imagex_dedup.review.relations import (
     Reference,
@@ -50,14 +53,38 @@ class Usage:
     def more(self) -> int:
         return self.count - len(self.referrers)
 
+    @property
+    def html(self) -> str:
+        """The referrers as links, comma-separated, "and N more" (made here: a page lists
+        hundreds and the template language is slow at that)."""
+        links = format_html_join(
+            ", ",
+            "{}",
+            ((format_html('<a href="{}">{}</a>', r.url, r.text) if r.url else r.text,)
+             for r in self.referrers),
+        )  # fmt: skip
+        if self.more:
+            links = format_html("{} {}", links, _("and %d more") % self.more)
+        return links
+
 
 def admin_url(obj: models.Model, site: admin.AdminSite | None = None) -> str | None:
-    site = site or admin.site
-    if not site.is_registered(type(obj)):
+    """The admin change page of ``obj`` on ``site`` (default ``admin.site``), if it has one."""
+    pattern = _change_url_pattern(type(obj), site or admin.site)
+    return pattern.replace(_PK, quote(str(obj.pk))) if pattern else None
+
+
+_PK = "__pk__"
+
+
+def _change_url_pattern(model: type[models.Model], site: admin.AdminSite) -> str | None:
+    """The model's change URL with a placeholder for the pk: one ``reverse`` per page instead of
+    one per object (pages name hundreds of objects)."""
+    if not site.is_registered(model):
         return None
-    opts = obj._meta
+    opts = model._meta
     try:
-        return reverse(f"{site.name}:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+        return reverse(f"{site.name}:{opts.app_label}_{opts.model_name}_change", args=[_PK])
     except NoReverseMatch:
         return None
 
@@ -93,6 +120,26 @@ def relation_label(model: type[models.Model], field_attname: str, kind: str) -> 
     return f"{opts.verbose_name.capitalize()} · {name}"
 
 
+def referrers_by_row(
+    model: type[models.Model],
+    field_attname: str,
+    kind: str,
+    row_pks: Sequence[Any],
+    site: admin.AdminSite | None = None,
+) -> dict[Any, Referrer]:
+    """Reference row pk -> the object behind it, named and linked (one or two queries)."""
+    if not row_pks:
+        return {}
+    if kind == "m2m":
+        other, _ = _m2m_sides(model, field_attname)
+        targets = dict(model._base_manager.filter(pk__in=row_pks).values_list("pk", other.attname))
+        objects = other.related_model._base_manager.in_bulk(set(targets.values()))
+        found = {pk: objects.get(target) for pk, target in targets.items()}
+    else:
+        found = model._base_manager.in_bulk(list(row_pks))
+    return {pk: Referrer(str(obj), admin_url(obj, site)) for pk, obj in found.items() if obj}
+
+
 def referrers(
     model: type[models.Model],
     field_attname: str,
@@ -101,17 +148,8 @@ def referrers(
     site: admin.AdminSite | None = None,
 ) -> list[Referrer]:
     """The objects behind reference rows, named and linked, in row order."""
-    if not row_pks:
-        return []
-    if kind == "m2m":
-        other, _ = _m2m_sides(model, field_attname)
-        targets = dict(model._base_manager.filter(pk__in=row_pks).values_list("pk", other.attname))
-        objects = other.related_model._base_manager.in_bulk(set(targets.values()))
-        found = [objects.get(targets.get(pk)) for pk in row_pks]
-    else:
-        objects = model._base_manager.in_bulk(list(row_pks))
-        found = [objects.get(pk) for pk in row_pks]
-    return [Referrer(str(obj), admin_url(obj, site)) for obj in found if obj is not None]
+    named = referrers_by_row(model, field_attname, kind, row_pks, site)
+    return [named[pk] for pk in row_pks if pk in named]
 
 
 def reference_usage(
@@ -135,10 +173,24 @@ def _rows_by_target(
     return rows
 
 
+def _usages(
+    ref: Reference, rows: dict[Any, list[Any]], site: admin.AdminSite | None
+) -> dict[Any, Usage]:
+    """Target value -> the :class:`Usage` of its rows in one relation (objects named in bulk)."""
+    shown = [pk for pks in rows.values() for pk in pks[:SHOWN]]
+    named = referrers_by_row(ref.model, ref.field, ref.kind, shown, site)
+    label = relation_label(ref.model, ref.field, ref.kind)
+    return {
+        value: Usage(label, len(pks), [named[pk] for pk in pks[:SHOWN] if pk in named])
+        for value, pks in rows.items()
+    }
+
+
 def usage_of(
     objects: Sequence[models.Model], site: admin.AdminSite | None = None
 ) -> dict[Any, list[Usage]]:
-    """Object pk -> its usages (relations with at least one row), for objects of one model."""
+    """Object pk -> its usages (relations with at least one row), for objects of one model.
+    A few queries per relation, however many objects and rows."""
     if not objects:
         return {}
     concrete = type(objects[0])._meta.concrete_model
@@ -150,9 +202,8 @@ def usage_of(
         by_value = {getattr(obj, target): obj.pk for obj in objects}
         rows = _rows_by_target(model._base_manager.all(), fk.attname, by_value)
         kind = "m2m" if model._meta.auto_created else "o2o" if fk.one_to_one else "fk"
-        for value, pks in rows.items():
-            ref = Reference(model, fk.attname, kind)
-            result[by_value[value]].append(reference_usage(ref, pks, site))
+        for value, usage in _usages(Reference(model, fk.attname, kind), rows, site).items():
+            result[by_value[value]].append(usage)
     ct_ids = content_type_ids(concrete)
     for model, gfk in genericforeign_keys():
         ct_field = model._meta.get_field(gfk.ct_field).attname
@@ -163,7 +214,7 @@ def usage_of(
             continue
         queryset = model._base_manager.filter(**{f"{ct_field}__in": ct_ids})
         rows = _rows_by_target(queryset, fk_field.attname, by_value)
-        for value, pks in rows.items():
-            ref = Reference(model, fk_field.attname, "gfk")
-            result[by_value[value]].append(reference_usage(ref, pks, site))
+        ref = Reference(model, fk_field.attname, "gfk")
+        for value, usage in _usages(ref, rows, site).items():
+            result[by_value[value]].append(usage)
     return result
