@@ -159,10 +159,17 @@ def choose_keeper(group: DuplicateGroup) -> DuplicateGroupMember:
     Raises ``DuplicateGroupMember.DoesNotExist`` when no member's host object exists, and
     ``ValueError`` when the rule returns something that is not one of the members.
     """
-    members = existing_members(group)
-    if not members:
+    return keeper_of(group, existing_members(group))
+
+
+def keeper_of(
+    group: DuplicateGroup, members: Sequence[DuplicateGroupMember]
+) -> DuplicateGroupMember:
+    """:func:`choose_keeper` for members already loaded (``fingerprint`` and ``content_object``)."""
+    existing = [m for m in members if m.content_object is not None]
+    if not existing:
         raise DuplicateGroupMember.DoesNotExist(f"No member of group {group.pk} exists any more.")
-    keeper = get_keeper_rule()(members)
-    if keeper not in members:
+    keeper = get_keeper_rule()(existing)
+    if keeper not in existing:
         raise ValueError(f"KEEPER_RULE returned {keeper!r}, not a member of group {group.pk}")
-    return next(m for m in members if m == keeper)
+    return next(m for m in existing if m == keeper)

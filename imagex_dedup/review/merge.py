@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import partial
@@ -46,13 +46,13 @@ from imagex_dedup.models import (
     ImageFingerprintKey,
     MergeLog,
 )
-from imagex_dedup.review.keeper import choose_keeper
+from imagex_dedup.review.keeper import choose_keeper, keeper_of
 from imagex_dedup.review.relations import (
+    Case,
     Reference,
     content_type_ids,
     describe,
-    fk_references,
-    gfk_references,
+    find_references,
 )
 
 logger = logging.getLogger(__name__)
@@ -120,6 +120,44 @@ def _concrete_model(members: Sequence[DuplicateGroupMember]) -> type[models.Mode
     return concretes.pop()
 
 
+def _case(
+    group: DuplicateGroup,
+    members: Sequence[DuplicateGroupMember],
+    keeper: DuplicateGroupMember,
+    concrete: type[models.Model],
+    objects: dict[Any, models.Model],
+) -> Case:
+    """The keeper's and the duplicates' objects of one group (``objects``: by pk, at least the
+    group's), or :class:`MergeConflict` when there is nothing to merge."""
+    pk_field = concrete._meta.pk
+    keeper_obj = objects.get(pk_field.to_python(keeper.object_id))
+    keeper_label = f"member {keeper.pk}, {concrete._meta.label} pk {keeper.object_id}"
+    if keeper_obj is None:
+        raise MergeConflict(f"The keeper ({keeper_label}) is gone")
+    ids = sorted({pk_field.to_python(m.object_id) for m in members} - {keeper_obj.pk}, key=str)
+    duplicates = [objects[pk] for pk in ids if pk in objects]
+    if not duplicates:
+        raise MergeConflict(f"Group {group.pk} has no other existing object to merge")
+    return Case(keeper_obj, duplicates, keeper_label)
+
+
+def _plan(group: DuplicateGroup, keeper: DuplicateGroupMember, case: Case) -> MergePlan:
+    return MergePlan(
+        group=group,
+        keeper_member=keeper,
+        keeper=case.keeper,
+        duplicates=case.duplicates,
+        references=case.references,
+        conflicts=case.problems,
+        delete_duplicates=dedup_settings.merge_delete_duplicates,
+    )
+
+
+def _check_open(group: DuplicateGroup) -> None:
+    if group.status != DuplicateGroup.Status.OPEN:
+        raise MergeConflict(f"Group {group.pk} is {group.get_status_display()}, not open")
+
+
 def plan_merge(
     group: DuplicateGroup, keeper: DuplicateGroupMember | None = None, *, lock: bool = False
 ) -> MergePlan:
@@ -128,8 +166,7 @@ def plan_merge(
     Raises :class:`MergeConflict` when the group cannot be merged at all (not open, members of
     different models, keeper not in the group or gone); other problems are in ``plan.conflicts``.
     """
-    if group.status != DuplicateGroup.Status.OPEN:
-        raise MergeConflict(f"Group {group.pk} is {group.get_status_display()}, not open")
+    _check_open(group)
     members = list(group.members.select_related("content_type", "fingerprint"))
     if keeper is None:
         try:
@@ -140,28 +177,60 @@ def plan_merge(
         raise MergeConflict(f"Member {keeper.pk} is not in group {group.pk}")
     concrete = _concrete_model(members)
     manager = concrete._base_manager.select_for_update() if lock else concrete._base_manager
-    pk_field = concrete._meta.pk
-    ids = {pk_field.to_python(m.object_id) for m in members}
+    ids = {concrete._meta.pk.to_python(m.object_id) for m in members}
     objects = {obj.pk: obj for obj in manager.filter(pk__in=ids).order_by("pk")}
-    keeper_obj = objects.get(pk_field.to_python(keeper.object_id))
-    keeper_label = f"member {keeper.pk}, {concrete._meta.label} pk {keeper.object_id}"
-    if keeper_obj is None:
-        raise MergeConflict(f"The keeper ({keeper_label}) is gone")
-    duplicates = [obj for pk, obj in objects.items() if pk != keeper_obj.pk]
-    if not duplicates:
-        raise MergeConflict(f"Group {group.pk} has no other existing object to merge")
-    delete = dedup_settings.merge_delete_duplicates
-    fk_refs, fk_problems = fk_references(concrete, keeper_obj, duplicates, delete, keeper_label)
-    gfk_refs, gfk_problems = gfk_references(concrete, keeper_obj, duplicates, keeper_label)
-    return MergePlan(
-        group=group,
-        keeper_member=keeper,
-        keeper=keeper_obj,
-        duplicates=duplicates,
-        references=fk_refs + gfk_refs,
-        conflicts=fk_problems + gfk_problems,
-        delete_duplicates=delete,
+    case = _case(group, members, keeper, concrete, objects)
+    find_references(concrete, [case], dedup_settings.merge_delete_duplicates)
+    return _plan(group, keeper, case)
+
+
+def plan_merges(
+    groups: Iterable[DuplicateGroup], *, chunk: int = 500
+) -> Iterator[tuple[DuplicateGroup, MergePlan | MergeConflict]]:
+    """:func:`plan_merge` (keeper rule, no locks) for many groups, with a few queries per chunk
+    of groups instead of a dozen per group: what a bulk dry run needs."""
+    batch: list[DuplicateGroup] = []
+    for group in groups:
+        batch.append(group)
+        if len(batch) == chunk:
+            yield from _plan_batch(batch)
+            batch = []
+    if batch:
+        yield from _plan_batch(batch)
+
+
+def _plan_batch(
+    groups: list[DuplicateGroup],
+) -> Iterator[tuple[DuplicateGroup, MergePlan | MergeConflict]]:
+    members_of: dict[int, list[DuplicateGroupMember]] = defaultdict(list)
+    members = DuplicateGroupMember.objects.filter(group__in=groups).select_related(
+        "content_type", "fingerprint"
     )
+    for member in members.prefetch_related("content_object"):
+        members_of[member.group_id].append(member)
+    outcomes: dict[int, MergePlan | MergeConflict] = {}
+    pending: dict[type[models.Model], list[tuple[DuplicateGroup, DuplicateGroupMember, Case]]]
+    pending = defaultdict(list)
+    for group in groups:
+        try:
+            _check_open(group)
+            group_members = members_of[group.pk]
+            concrete = _concrete_model(group_members)
+            keeper = keeper_of(group, group_members)
+            objects = {obj.pk: obj for m in group_members if (obj := m.content_object) is not None}
+            case = _case(group, group_members, keeper, concrete, objects)
+        except (MergeConflict, DuplicateGroupMember.DoesNotExist) as exc:
+            problem = exc if isinstance(exc, MergeConflict) else MergeConflict(str(exc))
+            outcomes[group.pk] = problem
+            continue
+        pending[concrete].append((group, keeper, case))
+    delete = dedup_settings.merge_delete_duplicates
+    for concrete, planned in pending.items():
+        find_references(concrete, [case for _, _, case in planned], delete)
+        for group, keeper, case in planned:
+            outcomes[group.pk] = _plan(group, keeper, case)
+    for group in groups:
+        yield group, outcomes[group.pk]
 
 
 # --- merging ------------------------------------------------------------------------------------
@@ -564,6 +633,7 @@ __all__ = [
     "get_merge_handler",
     "merge_group",
     "plan_merge",
+    "plan_merges",
     "recheck_members",
     "undismiss_group",
     "undo_merge",

@@ -56,12 +56,10 @@ class Preview:
 def preview(groups: Iterable[DuplicateGroup]) -> Preview:
     """What applying the policy would do now; changes nothing."""
     result = Preview()
-    for group in groups:
+    for group, plan in merge.plan_merges(groups):
         result.groups += 1
-        try:
-            plan = merge.plan_merge(group)
-        except merge.MergeConflict as exc:
-            result.refused.append((group, exc.problems))
+        if isinstance(plan, merge.MergeConflict):
+            result.refused.append((group, plan.problems))
             continue
         if plan.conflicts:
             result.refused.append((group, plan.conflicts))

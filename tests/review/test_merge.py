@@ -22,6 +22,7 @@ from imagex_dedup.review.merge import (
     get_merge_handler,
     merge_group,
     plan_merge,
+    plan_merges,
     undo_merge,
 )
 from tests.review.records import member_details
@@ -429,3 +430,29 @@ def test_uuid_keys_merge_and_undo(django_capture_on_commit_callbacks):
     comment.refresh_from_db()
     assert comment.object_id == str(dup.pk)
     assert UUIDPhoto.objects.get(pk=dup.pk).image.name == dup.image.name
+
+
+def plan_summary(plan):
+    refs = sorted(
+        (r.model._meta.label, r.field, r.kind, sorted(r.moves), sorted(r.drops))
+        for r in plan.references
+    )
+    return (plan.keeper.pk, sorted(d.pk for d in plan.duplicates), refs, sorted(plan.conflicts))
+
+
+def test_plan_merges_in_bulk_equals_one_by_one(world):
+    """The batched planner (bulk dry runs) finds what plan_merge finds for each group."""
+    # A second group with a unique-constraint conflict, a third that is not open.
+    a, b = make_photo("a", width=400), make_photo("b", width=300)
+    Tagging.objects.create(photo=a, tag="x")
+    Tagging.objects.create(photo=b, tag="x")
+    Album.objects.create(name="both", cover=b).photos.set([a, b])
+    conflicting = make_group(a, b)
+    closed = make_group(make_photo("c", width=200), make_photo("d", width=100))
+    dismiss_group(closed)
+    groups = [world["group"], conflicting, DuplicateGroup.objects.get(pk=closed.pk)]
+    bulk = dict(plan_merges(groups, chunk=2))
+    assert plan_summary(bulk[world["group"]]) == plan_summary(plan_merge(world["group"]))
+    assert plan_summary(bulk[conflicting]) == plan_summary(plan_merge(conflicting))
+    assert bulk[conflicting].conflicts and bulk[conflicting].dropped_count == 1
+    assert isinstance(bulk[groups[2]], MergeConflict)
