@@ -119,7 +119,7 @@ def queue_view(modeladmin: DuplicateGroupAdmin, request: HttpRequest) -> HttpRes
         context |= modeladmin.review_context(request, group)
         context["group_title"] = context["review"].title
         try:
-            context["plan"] = merge.plan_merge(group)
+            context["plan"] = merge.plan_merge(group, context["review"].keeper)
         except merge.MergeConflict as exc:
             context["plan_problems"] = exc.problems
     request.current_app = modeladmin.admin_site.name
