@@ -174,6 +174,12 @@ class DuplicateGroupAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "can_merge": self.has_merge_permission(request)}
+        return super().changelist_view(request, extra_context)
+
     def queue_view(self, request: HttpRequest) -> HttpResponse:
         return queue.queue_view(self, request)
 
@@ -327,7 +333,7 @@ class MergeLogAdmin(ReadOnlyAdmin):
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         log = self._log(request, object_id)
-        context = {**self._context(request, log), "title": str(log)}
+        context = {**self._context(request, log), "title": _("Merge log #%d") % log.pk}
         request.current_app = self.admin_site.name
         return TemplateResponse(request, self.summary_template, context)
 

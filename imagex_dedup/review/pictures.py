@@ -17,7 +17,7 @@ from PIL import ExifTags, Image
 from imagex_dedup.models import DuplicateGroupMember
 from imagex_dedup.review.thumbnails import member_file
 
-CACHE_PREFIX = "imagex_dedup:picture:v1:"
+CACHE_PREFIX = "imagex_dedup:picture:v2:"
 CACHE_SECONDS = 7 * 24 * 3600
 LOSSLESS_FORMATS = frozenset({"PNG", "BMP", "TIFF", "PPM", "TGA"})
 MIRRORING_ORIENTATIONS = frozenset({2, 4, 5, 7})
@@ -71,11 +71,19 @@ def _text(value: object) -> str:
     return str(value).strip("\x00 ").strip() if value else ""
 
 
+def _exif_date(value: str) -> str:
+    """EXIF writes "2003:12:14 12:01:44"; show "2003-12-14 12:01:44"."""
+    date, _, time = value.partition(" ")
+    return f"{date.replace(':', '-')} {time}".strip() if date.count(":") == 2 else value
+
+
 def read_facts(image: Image.Image) -> PictureFacts:
     """The facts of an opened (not necessarily decoded) image."""
     exif = image.getexif()
     capture = exif.get_ifd(ExifTags.IFD.Exif)
-    taken = _text(capture.get(ExifTags.Base.DateTimeOriginal) or exif.get(ExifTags.Base.DateTime))
+    taken = _exif_date(
+        _text(capture.get(ExifTags.Base.DateTimeOriginal) or exif.get(ExifTags.Base.DateTime))
+    )
     make, model = _text(exif.get(ExifTags.Base.Make)), _text(exif.get(ExifTags.Base.Model))
     camera = model if make and model.startswith(make) else f"{make} {model}".strip()
     orientation = exif.get(ExifTags.Base.Orientation, 1)

@@ -150,4 +150,7 @@ def test_group_list_titles_and_thumbnails_in_a_row(client, users, group):
     html = client.get(reverse("admin:imagex_dedup_duplicategroup_changelist")).content.decode()
     assert "“Mountains, original” and 1 similar image</a>" in html
     assert "Duplicate group #" not in html
-    assert "Review queue" in html
+    assert "Review queue" in html and "Merge by policy" not in html  # a viewer cannot merge
+    client.force_login(users["merger"])
+    html = client.get(reverse("admin:imagex_dedup_duplicategroup_changelist")).content.decode()
+    assert "Merge by policy" in html

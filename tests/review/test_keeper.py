@@ -72,7 +72,8 @@ def test_the_mirrored_copy_loses_to_the_orientation_the_group_shares():
 def test_exif_capture_data_beats_a_stripped_copy():
     copy = photo("copy", copy_bytes(quality=98))  # older, larger, higher quality, no EXIF
     original = photo("original", original_bytes())
-    assert member_facts(make_group(original).members.get()).camera
+    facts = member_facts(make_group(original).members.get())
+    assert (facts.camera, facts.taken) == ("Canon PowerShot S40", "2003-12-14 12:01:44")
     # Two members, mirror images of each other: no majority, so EXIF decides.
     mirror = photo("mirror", copy_bytes(mirror=True, quality=98))
     assert kept(copy, original) == "original"
