@@ -6,13 +6,14 @@ a bulk merge by policy.
   (middleware, permissions, template included; thumbnails are separate requests and not counted).
   A queue step is one decision: the POST (a skip) and the queue page it redirects to, showing the
   next group (of the same size); an "undo last" between rounds brings the skipped one back.
-* bulk merge: 1,000 open groups of two photos, each duplicate used by 3 rows; the policy's dry run
-  (``review.policy.preview``) and the merges (``review.policy.apply``, one transaction per group).
+* bulk: 10,000 open groups of two photos, each duplicate used by 3 rows; the queue page among
+  them, the policy's dry run over all (``review.policy.preview``) and the merge of 1,000 of them
+  (``review.policy.apply``, one transaction per group).
 
 The database is a fresh one named ``--database`` (default ``bench_imagex_dedup_review``) on the
 PostgreSQL of ``tests/settings_pg.py``, created with the test settings' apps and dropped at the end.
 
-Run: ``.venv/bin/python bench/bench_review.py [--repeat 30] [--groups 1000]``
+Run: ``.venv/bin/python bench/bench_review.py [--repeat 30] [--groups 10000] [--merge 1000]``
 """
 
 from __future__ import annotations
@@ -55,9 +56,9 @@ def image_file(name: str, width: int) -> str:
     return default_storage.save(f"bench/{name}.jpg", ContentFile(buf.getvalue()))
 
 
-def make_photos(prefix: str, count: int, file_name: str, record):
+def make_photos(prefix: str, count: int, file_name: str, record, period: int = 0):
     """``count`` photos sharing one file, each with a fingerprint record copied from ``record``
-    (widths differ, so the keeper rule has one answer)."""
+    (widths differ, so the keeper rule has one answer; ``period``: they repeat every so many)."""
     from django.contrib.contenttypes.models import ContentType
 
     from imagex_dedup.models import ImageFingerprint
@@ -76,7 +77,7 @@ def make_photos(prefix: str, count: int, file_name: str, record):
             fingerprint_version=record.fingerprint_version,
             content_hash=record.content_hash,
             file_name=file_name,
-            width=record.width - i,
+            width=record.width - (i % period if period else i),
             height=record.height,
             format=record.format,
             byte_size=record.byte_size,
@@ -86,19 +87,21 @@ def make_photos(prefix: str, count: int, file_name: str, record):
     return photos
 
 
-def make_group(photos, score: float):
+def make_groups(groups_of_photos, score: float) -> list:
+    """One open group per list of photos (the first is the reference), in a few statements."""
     from django.contrib.contenttypes.models import ContentType
 
     from imagex_dedup.models import DuplicateGroup, DuplicateGroupMember, ImageFingerprint
 
-    ct = ContentType.objects.get_for_model(photos[0])
+    ct = ContentType.objects.get_for_model(groups_of_photos[0][0])
+    ids = [str(p.pk) for photos in groups_of_photos for p in photos]
     records = {
         fp.object_id: fp
-        for fp in ImageFingerprint.objects.filter(
-            content_type=ct, object_id__in=[str(p.pk) for p in photos]
-        )
+        for fp in ImageFingerprint.objects.filter(content_type=ct, object_id__in=ids)
     }
-    group = DuplicateGroup.objects.create(similarity=0.84)
+    groups = DuplicateGroup.objects.bulk_create(
+        DuplicateGroup(similarity=0.84) for _ in groups_of_photos
+    )
     DuplicateGroupMember.objects.bulk_create(
         DuplicateGroupMember(
             group=group,
@@ -109,9 +112,14 @@ def make_group(photos, score: float):
             score=1.0 if i == 0 else score,
             is_primary=i == 0,
         )
+        for group, photos in zip(groups, groups_of_photos, strict=True)
         for i, p in enumerate(photos)
     )
-    return group
+    return groups
+
+
+def make_group(photos, score: float):
+    return make_groups([photos], score)[0]
 
 
 def add_references(photos, covers: int, links: int) -> None:
@@ -131,18 +139,24 @@ def add_references(photos, covers: int, links: int) -> None:
     )
 
 
-def timed(fn, repeat: int, reset=lambda: None) -> tuple[float, float]:
-    """p50 and p95 (ms) of ``fn``; ``reset`` runs untimed after each call."""
+def timed(fn, repeat: int, reset=lambda: None) -> tuple[float, float, float]:
+    """Wall p50 and p95 and this process's CPU p50 (ms) of ``fn`` (CPU time leaves out waiting
+    for PostgreSQL and for other processes on a busy machine); ``reset`` runs untimed."""
     fn()  # warm: caches, templates, the picture facts of each file
     reset()
-    samples = []
+    wall, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        samples.append((time.perf_counter() - start) * 1000)
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
         reset()
-    samples.sort()
-    return statistics.median(samples), samples[max(0, round(0.95 * len(samples)) - 1)]
+    wall.sort()
+    return (
+        statistics.median(wall),
+        wall[max(0, round(0.95 * len(wall)) - 1)],
+        statistics.median(cpu),
+    )
 
 
 def bench_pages(repeat: int) -> list[tuple[str, float, float]]:
@@ -185,28 +199,41 @@ def bench_pages(repeat: int) -> list[tuple[str, float, float]]:
     return rows
 
 
-def bench_bulk(count: int) -> list[tuple[str, float]]:
+def bench_bulk(count: int, merged: int, repeat: int) -> list[tuple[str, float, str]]:
+    """``count`` open groups of two: a queue step among them all, the dry run of the policy
+    over all, then ``merged`` of them merged."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.urls import reverse
+
     from imagex_dedup.models import ImageFingerprint
     from imagex_dedup.review.policy import Policy, apply, preview
 
     record = ImageFingerprint.objects.exclude(fingerprint=None).first()
-    file_name = record.file_name
-    for n in range(count):
-        pair = make_photos(f"bulk{n}", 2, file_name, record)
-        add_references(pair[1:], covers=2, links=1)
-        make_group(pair, 0.97)
+    photos = make_photos("bulk", 2 * count, record.file_name, record, period=2)
+    add_references(photos[1::2], covers=2, links=1)
+    make_groups([photos[n : n + 2] for n in range(0, 2 * count, 2)], 0.97)
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="bench"))
+    queue = reverse("admin:imagex_dedup_duplicategroup_queue")
+
+    def step():
+        assert client.get(queue).context["remaining"] == count
+
+    p50, p95, _cpu = timed(step, repeat)
     policy = Policy(0.95)
     start = time.perf_counter()
     dry = preview(policy.groups())
     preview_s = time.perf_counter() - start
     start = time.perf_counter()
-    outcome = apply(policy.groups())
+    outcome = apply(policy.groups()[:merged])
     apply_s = time.perf_counter() - start
-    assert dry.mergeable == len(outcome.merged) == count, (dry, outcome.refused[:3])
+    assert dry.mergeable == count and len(outcome.merged) == merged, outcome.refused[:3]
     return [
-        (f"dry run of {count} groups (moves {dry.references_moved}, deletes {dry.rows_deleted})",
-         preview_s),
-        (f"merge of {count} groups", apply_s),
+        (f"queue page among {count} open groups, p50 / p95", p50 / 1000, f"{p95:.0f} ms p95"),
+        (f"dry run over {count} groups (moves {dry.references_moved}, deletes "
+         f"{dry.rows_deleted})", preview_s, f"{preview_s * 1000 / count:.1f} ms/group"),
+        (f"merge of {merged} groups", apply_s, f"{apply_s * 1000 / merged:.1f} ms/group"),
     ]  # fmt: skip
 
 
@@ -214,7 +241,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database", default="bench_imagex_dedup_review")
     parser.add_argument("--repeat", type=int, default=30)
-    parser.add_argument("--groups", type=int, default=1000)
+    parser.add_argument("--groups", type=int, default=10_000, help="open groups for the bulk part")
+    parser.add_argument("--merge", type=int, default=1000, help="how many of them to merge")
     args = parser.parse_args()
     setup(args.database)
     from django.db import connection
@@ -225,16 +253,16 @@ def main() -> None:
     connection.creation.create_test_db(verbosity=0, autoclobber=True)
     try:
         pages = bench_pages(args.repeat)
-        bulk = bench_bulk(args.groups)
+        bulk = bench_bulk(args.groups, args.merge, args.repeat)
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
-    print(f"PostgreSQL, {args.repeat} runs each\n")
-    print("| what | p50 (ms) | p95 (ms) |\n|---|---|---|")
-    for name, p50, p95 in pages:
-        print(f"| {name} | {p50:.0f} | {p95:.0f} |")
-    print("\n| bulk policy | total (s) | per group (ms) |\n|---|---|---|")
-    for name, seconds in bulk:
-        print(f"| {name} | {seconds:.1f} | {seconds * 1000 / args.groups:.1f} |")
+    print(f"PostgreSQL, {args.repeat} runs each, load average {os.getloadavg()[0]:.1f}\n")
+    print("| what | p50 (ms) | p95 (ms) | CPU p50 (ms) |\n|---|---|---|---|")
+    for name, p50, p95, cpu in pages:
+        print(f"| {name} | {p50:.0f} | {p95:.0f} | {cpu:.0f} |")
+    print("\n| bulk | seconds | |\n|---|---|---|")
+    for name, seconds, note in bulk:
+        print(f"| {name} | {seconds:.2f} | {note} |")
 
 
 if __name__ == "__main__":

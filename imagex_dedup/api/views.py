@@ -86,7 +86,9 @@ class DuplicateGroupViewSet(viewsets.ReadOnlyModelViewSet):
                 best_score=Max("members__score", filter=Q(members__is_primary=False)),
             )
             .order_by("-created_at", "-pk")
-            .prefetch_related("members__content_type", "members__fingerprint")
+            .prefetch_related(
+                "members__content_type", "members__fingerprint", "members__content_object"
+            )
         )
 
     def get_merge_handler(self) -> Callable[..., MergeLog]:
