@@ -357,18 +357,21 @@ def _forget_fingerprints(plan: MergePlan) -> list[dict[str, Any]]:
 
 def _restore_fingerprints(saved: list[dict[str, Any]]) -> None:
     """Put back what :func:`_forget_fingerprints` removed. A record made for the same image
-    since the merge (a re-check) gives way to the original, which its members pointed at."""
+    since the merge (a re-check) gives way to the original; members that used it follow."""
     for item in saved:
         (restored,) = serializers.deserialize("python", [item["record"]])
         fp = restored.object
-        ImageFingerprint.objects.filter(
+        newer = ImageFingerprint.objects.filter(
             content_type_id=fp.content_type_id, object_id=fp.object_id, field_name=fp.field_name
-        ).delete()
+        )
+        users_of_newer = DuplicateGroupMember.objects.filter(fingerprint__in=newer)
+        members = [*item["members"], *users_of_newer.values_list("pk", flat=True)]
+        newer.delete()
         restored.save()
         ImageFingerprintKey.objects.bulk_create(
             ImageFingerprintKey(fingerprint_id=fp.pk, key=key) for key in item["keys"]
         )
-        DuplicateGroupMember.objects.filter(pk__in=item["members"]).update(fingerprint_id=fp.pk)
+        DuplicateGroupMember.objects.filter(pk__in=members).update(fingerprint_id=fp.pk)
 
 
 def _fresh_member(member: DuplicateGroupMember) -> DuplicateGroupMember:
