@@ -7,6 +7,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.test import override_settings
 
 from imagex_dedup import signals
+from imagex_dedup.groups import join
 from imagex_dedup.hook.tasks import check_object
 from imagex_dedup.models import (
     DismissedPair,
@@ -456,3 +457,19 @@ def test_plan_merges_in_bulk_equals_one_by_one(world):
     assert plan_summary(bulk[conflicting]) == plan_summary(plan_merge(conflicting))
     assert bulk[conflicting].conflicts and bulk[conflicting].dropped_count == 1
     assert isinstance(bulk[groups[2]], MergeConflict)
+
+
+def test_a_recheck_relinks_members_whose_record_was_made_again(world):
+    """A member whose fingerprint record was deleted and made again (a re-check) gets its sizes
+    back: join() points it at the current record instead of only adding missing members."""
+    group = world["group"]
+    dup1 = world["dup1"]
+    ImageFingerprint.objects.filter(object_id=str(dup1.pk)).delete()
+    member = group.members.get(object_id=str(dup1.pk))
+    assert member.fingerprint_id is None
+    record = store_fingerprint(dup1, "image")
+    refs = [m.ref for m in group.members.all()]
+    assert join(refs, similarity=0.84, backend="local") == group
+    member.refresh_from_db()
+    assert member.fingerprint_id == record.pk
+    assert choose_keeper(group).object_id == str(world["keeper"].pk)
