@@ -117,7 +117,6 @@ def queue_view(modeladmin: DuplicateGroupAdmin, request: HttpRequest) -> HttpRes
     }
     if group is not None:
         context |= modeladmin.review_context(request, group)
-        context["group_title"] = context["review"].title
         try:
             context["plan"] = merge.plan_merge(group, context["review"].keeper)
         except merge.MergeConflict as exc:
@@ -150,8 +149,8 @@ def _decide(modeladmin: DuplicateGroupAdmin, request: HttpRequest) -> None:
         try:
             log = merge.get_merge_handler()(group, keeper, user=request.user)
         except merge.MergeConflict as exc:
-            messages.error(request, _("%(group)s was not merged: %(why)s") % {
-                "group": group_title(group), "why": exc})  # fmt: skip
+            why = {"group": group_title(group), "why": exc}
+            messages.error(request, _("%(group)s was not merged: %(why)s") % why)
             return
         messages.success(request, merged_message(group, log))
         state["done"].append({"kind": "merge", "log": log.pk})
