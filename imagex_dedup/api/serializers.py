@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from django.urls import NoReverseMatch, reverse
@@ -19,6 +20,7 @@ from imagex_dedup.models import (
 from imagex_dedup.review.history import removed_records
 from imagex_dedup.review.keeper import choose_keeper
 from imagex_dedup.review.thumbnails import member_file
+from imagex_dedup.review.usage import usage_of
 
 
 class MemberSerializer(serializers.ModelSerializer):
@@ -32,6 +34,9 @@ class MemberSerializer(serializers.ModelSerializer):
     height = serializers.SerializerMethodField()
     byte_size = serializers.SerializerMethodField()
     format = serializers.SerializerMethodField()
+    used_in = serializers.SerializerMethodField(
+        help_text="Relations that refer to the object and how many rows each (group detail only)"
+    )
 
     class Meta:
         model = DuplicateGroupMember
@@ -51,6 +56,7 @@ class MemberSerializer(serializers.ModelSerializer):
             "format",
             "thumbnail_url",
             "preview_url",
+            "used_in",
         ]
 
     def _record(self, member: DuplicateGroupMember) -> ImageFingerprint | None:
@@ -78,6 +84,16 @@ class MemberSerializer(serializers.ModelSerializer):
     def get_format(self, member: DuplicateGroupMember) -> str:
         record = self._record(member)
         return record.format if record else ""
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField(), allow_null=True))
+    def get_used_in(self, member: DuplicateGroupMember) -> list[dict[str, Any]] | None:
+        usages = self.context.get("usages")
+        if usages is None or member.content_object is None:
+            return None
+        return [
+            {"relation": u.label, "count": u.count}
+            for u in usages.get((member.content_type_id, member.object_id), [])
+        ]
 
     def get_content_type(self, member: DuplicateGroupMember) -> str:
         return f"{member.content_type.app_label}.{member.content_type.model}"
@@ -145,6 +161,11 @@ class GroupDetailSerializer(GroupSerializer):
     class Meta(GroupSerializer.Meta):
         fields = [*GroupSerializer.Meta.fields, "keeper", "members"]
 
+    def to_representation(self, group: DuplicateGroup) -> dict[str, Any]:
+        """Where each member is used, counted for all members at once."""
+        self.context["usages"] = member_usages(group.members.all())
+        return super().to_representation(group)
+
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_keeper(self, group: DuplicateGroup) -> int | None:
         if group.status != DuplicateGroup.Status.OPEN:
@@ -153,6 +174,20 @@ class GroupDetailSerializer(GroupSerializer):
             return choose_keeper(group).pk
         except DuplicateGroupMember.DoesNotExist:
             return None
+
+
+def member_usages(members: Any) -> dict[tuple[int, str], list[Any]]:
+    """(content type id, object id) -> usages of the existing members' objects."""
+    by_model: dict[type, list[DuplicateGroupMember]] = defaultdict(list)
+    for member in members:
+        if member.content_object is not None:
+            by_model[type(member.content_object)._meta.concrete_model].append(member)
+    found: dict[tuple[int, str], list[Any]] = {}
+    for same_model in by_model.values():
+        usages = usage_of([m.content_object for m in same_model])
+        for m in same_model:
+            found[(m.content_type_id, m.object_id)] = usages.get(m.content_object.pk, [])
+    return found
 
 
 class MergeRequestSerializer(serializers.Serializer):

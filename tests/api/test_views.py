@@ -145,6 +145,9 @@ def test_retrieve_has_members_with_thumbnails_sizes_and_scores(users, group):
     assert member["thumbnail_url"].endswith(f"/imagex/api/members/{member['id']}/image/")
     assert member["preview_url"].endswith("?size=preview")
     assert member["content_type"] == "testapp.photo" and member["exists"] is True
+    assert member["used_in"] == []
+    dup = members[str(Photo.objects.get(title="dup").pk)]
+    assert dup["used_in"] == [{"relation": "Album · cover", "count": 1}]
 
 
 def test_images_answer_to_the_apis_own_authentication(users, group):
