@@ -86,6 +86,14 @@ def _similarity(value: Any) -> str | None:
     return None
 
 
+def _importable(value: Any) -> str | None:
+    try:
+        imported = import_string(value)
+    except ImportError as error:
+        return f"cannot be imported: {error}"
+    return None if callable(imported) else "must name a callable"
+
+
 def _backend(value: Any) -> str | None:
     return None if value else "must name a backend"
 
@@ -326,6 +334,16 @@ class DedupSettings:
         "Dotted path of the function that merges a group.",
         REVIEW,
     )
+    keeper_rule: Setting[str] = _spec(
+        "KEEPER_RULE",
+        "imagex_dedup.review.keeper.default_keeper_rule",
+        "Dotted path of the callable that picks the member a merge keeps when nobody picked "
+        "one: `rule(members) -> member`, given the members whose object still exists. The "
+        "default prefers the higher resolution, then the orientation the group shares, then "
+        "EXIF capture data, then the least recompressed file, then the oldest object.",
+        REVIEW,
+        validate=_importable,
+    )
     thumbnail_size: Setting[int] = _spec(
         "THUMBNAIL_SIZE",
         240,
@@ -467,7 +485,7 @@ DEFAULTS: dict[str, Any] = {spec.key: spec.default for spec in SPECS}
 DEFAULTS["IMAGEX"] = {spec.key: spec.default for spec in IMAGEX_SPECS}
 
 # Options that hold dotted paths; ``dedup_settings.load("NAME")`` imports them.
-IMPORT_STRINGS = frozenset({"MERGE_HANDLER"})
+IMPORT_STRINGS = frozenset({"MERGE_HANDLER", "KEEPER_RULE"})
 
 dedup_settings = DedupSettings()
 

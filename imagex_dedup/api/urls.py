@@ -14,6 +14,11 @@ router.register("merge-logs", views.MergeLogViewSet, basename="api-mergelog")
 urlpatterns = [
     path("", include(router.urls)),
     path("check/", views.CheckView.as_view(), name="api-check"),
+    path(
+        "members/<int:member_id>/image/",
+        views.MemberImageView.as_view(),
+        name="api-member-image",
+    ),
     path("tasks/<str:task_id>/", views.TaskStatusView.as_view(), name="api-task"),
     path("schema/", SchemaView.as_view(), name="api-schema"),
     path("docs/", SwaggerView.as_view(url_name="imagex_dedup:api-schema"), name="api-docs"),

@@ -12,11 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Count, Max, Q, QuerySet
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import RetrieveAPIView
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -38,7 +41,7 @@ from imagex_dedup.api.serializers import (
 )
 from imagex_dedup.apidocs import SCHEMA, extend_schema
 from imagex_dedup.models import DetectionTask, DuplicateGroup, DuplicateGroupMember, MergeLog
-from imagex_dedup.review import merge, perms
+from imagex_dedup.review import merge, perms, thumbnails
 
 
 class Pagination(PageNumberPagination):
@@ -69,6 +72,10 @@ class DuplicateGroupViewSet(viewsets.ReadOnlyModelViewSet):
         queryset = perms.visible_groups(self.request.user)
         params = self.request.query_params
         if params.get("status"):
+            if params["status"] not in DuplicateGroup.Status.values:
+                raise ValidationError(
+                    {"status": f"Must be one of {', '.join(DuplicateGroup.Status.values)}."}
+                )
             queryset = queryset.filter(status=params["status"])
         if params.get("content_type"):
             members = DuplicateGroupMember.objects.filter(
@@ -81,7 +88,9 @@ class DuplicateGroupViewSet(viewsets.ReadOnlyModelViewSet):
                 best_score=Max("members__score", filter=Q(members__is_primary=False)),
             )
             .order_by("-created_at", "-pk")
-            .prefetch_related("members__content_type", "members__fingerprint")
+            .prefetch_related(
+                "members__content_type", "members__fingerprint", "members__content_object"
+            )
         )
 
     def get_merge_handler(self) -> Callable[..., MergeLog]:
@@ -168,6 +177,38 @@ class MergeLogViewSet(viewsets.ReadOnlyModelViewSet):
         except merge.MergeConflict as exc:
             return conflict_response(exc)
         return Response(self.get_serializer(log).data)
+
+
+class IgnoreAccept(BaseContentNegotiation):
+    """Image responses are JPEG whatever the client accepts (DRF would answer 406 to
+    ``Accept: image/*``, since the API's renderers only speak JSON)."""
+
+    def select_parser(self, request: Request, parsers: list) -> Any:
+        return parsers[0] if parsers else None
+
+    def select_renderer(
+        self, request: Request, renderers: list, format_suffix: str | None = None
+    ) -> tuple:
+        return renderers[0], renderers[0].media_type
+
+
+class MemberImageView(APIView):
+    """A member's thumbnail (``?size=preview``: the large preview) as JPEG, with the REST API's
+    authentication; for users who may review the member's group."""
+
+    permission_classes = [GroupPermission]
+    content_negotiation_class = IgnoreAccept
+    schema = SCHEMA
+
+    @extend_schema(
+        parameters=[OpenApiParameter("size", str, enum=list(thumbnails.SIZES))],
+        responses={(200, "image/jpeg"): OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request, member_id: int, **kwargs: Any) -> FileResponse:
+        size = request.query_params.get("size", "thumb")
+        return thumbnails.thumbnail_response(
+            thumbnails.visible_member(request.user, member_id), size
+        )
 
 
 class CheckView(APIView):
