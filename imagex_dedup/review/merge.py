@@ -9,6 +9,8 @@ the configured handler (``get_merge_handler()``), so one function does the work:
 3. re-point every reference to the duplicates onto the keeper: forward ``ForeignKey`` and
    ``OneToOneField`` of any installed model, many-to-many through rows (a link the keeper already
    has is dropped instead of duplicated), and ``GenericForeignKey`` rows of any installed model;
+   then every reference rewriter of the model (:mod:`imagex_dedup.review.rewriters`) re-points
+   the references only it knows (StreamField JSON, rich text, revisions);
 4. delete the duplicates (``MERGE_DELETE_DUPLICATES``) or keep them; a deletion that is still
    blocked (``ProtectedError``) or any ``IntegrityError`` rolls everything back as MergeConflict;
 5. write a :class:`~imagex_dedup.models.MergeLog` with every change and the duplicates' rows as
@@ -39,6 +41,7 @@ from django.utils import timezone
 from imagex_dedup import signals
 from imagex_dedup.conf import dedup_settings
 from imagex_dedup.models import DuplicateGroup, DuplicateGroupMember, ImageFingerprint, MergeLog
+from imagex_dedup.review import rewriters
 from imagex_dedup.review.keeper import choose_keeper
 from imagex_dedup.review.relations import (
     Reference,
@@ -134,13 +137,18 @@ def plan_merge(
     delete = dedup_settings.merge_delete_duplicates
     fk_refs, fk_problems = fk_references(concrete, keeper_obj, duplicates, delete)
     gfk_refs, gfk_problems = gfk_references(concrete, keeper_obj, duplicates)
+    rewriter_problems = [
+        problem
+        for rewriter in rewriters.rewriters_for(concrete)
+        for problem in rewriter.problems(keeper_obj, duplicates)
+    ]
     return MergePlan(
         group=group,
         keeper_member=keeper,
         keeper=keeper_obj,
         duplicates=duplicates,
         references=fk_refs + gfk_refs,
-        conflicts=fk_problems + gfk_problems,
+        conflicts=fk_problems + gfk_problems + rewriter_problems,
         delete_duplicates=delete,
     )
 
@@ -208,8 +216,11 @@ def _delete_files(model: type[models.Model], files: list[tuple[str, str]]) -> No
 
 
 def _delete_duplicates(plan: MergePlan) -> None:
+    owners = rewriters.rewriters_for(type(plan.keeper)._meta.concrete_model)
     for dup in plan.duplicates:
         pk = dup.pk
+        for rewriter in owners:
+            rewriter.before_delete(dup)
         try:
             dup.delete()
             dup.pk = pk  # keep the instances "as they were" for signal receivers and the log
@@ -261,6 +272,9 @@ def merge_group(
                 user=user,
             )
             changes = _apply(plan)
+            # Rewriter entries go first so undo (which runs the records backwards) puts them
+            # back last, once the core's rows point at the restored duplicates again.
+            changes = rewriters.rewrite_all(plan.keeper, plan.duplicates) + changes
             files = _files_to_delete(plan) if plan.delete_duplicates else []
             files = files if dedup_settings.merge_delete_files else []
             now = timezone.now()
@@ -319,6 +333,9 @@ def _undo_problems(log: MergeLog, restored: list[Any]) -> list[str]:
         elif not log.deleted_duplicates and not exists:
             problems.append(f"{describe(model, [obj.object.pk])} was deleted since the merge")
     for change in log.changes:
+        if rewriters.is_rewriter_entry(change):
+            problems += rewriters.entry_undo_problems(change)
+            continue
         model, row = _current(change)
         where = f"{model._meta.label} {change['pk']}.{change['field']}"
         if change["new"] is None:  # a dropped m2m link comes back unless it exists again
@@ -351,6 +368,9 @@ def _missing_targets(model: type[models.Model], change: dict[str, Any]) -> list[
 
 
 def _revert(change: dict[str, Any]) -> None:
+    if rewriters.is_rewriter_entry(change):
+        rewriters.undo_entry(change)
+        return
     model = apps.get_model(change["model"])
     if change["new"] is None:
         model._base_manager.create(pk=change["pk"], **change["row"])
