@@ -240,6 +240,18 @@ def _forget_fingerprints(plan: MergePlan) -> None:
     ).delete()
 
 
+def _rows_for_undo(plan: MergePlan) -> list[models.Model]:
+    """The duplicates' rows to serialize, parents first: a multi-table child serializes only its
+    own fields (django-filer's ``Image``: the ``File`` row holds the rest), so undo needs both."""
+    rows: list[models.Model] = []
+    for dup in plan.duplicates:
+        for parent in reversed(dup._meta.get_parent_list()):  # built, not queried: managers
+            fields = parent._meta.concrete_fields  # may be polymorphic (filer's are)
+            rows.append(parent(**{f.attname: getattr(dup, f.attname) for f in fields}))
+        rows.append(dup)
+    return rows
+
+
 def _fresh_member(member: DuplicateGroupMember) -> DuplicateGroupMember:
     fresh = DuplicateGroupMember.objects.filter(pk=member.pk).first()
     if fresh is None:
@@ -263,7 +275,7 @@ def merge_group(
             plan = plan_merge(group, keeper, lock=True)
             if plan.conflicts:
                 raise MergeConflict(plan.conflicts)
-            serialized = json.loads(serializers.serialize("json", plan.duplicates))
+            serialized = json.loads(serializers.serialize("json", _rows_for_undo(plan)))
             signals.pre_merge.send_robust(
                 sender=DuplicateGroup,
                 group=group,

@@ -23,6 +23,9 @@ class FigureBlock(blocks.StructBlock):
     image = ImageChooserBlock()
     caption = blocks.CharBlock(required=False)
 
+    class Meta:
+        template = "mediaapp/blocks/figure.html"
+
 
 class SectionBlock(blocks.StreamBlock):
     image = ImageChooserBlock()

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
+from django.conf import settings
 from django.core.files.storage import default_storage
 from wagtail.images import get_image_model
 from wagtail.models import ReferenceIndex, Revision, Workflow
@@ -157,3 +159,34 @@ def test_content_that_cannot_be_rewritten_refuses_the_merge(site, state, admin_u
     assert snapshot(site) == before
     assert get_image_model().objects.filter(pk=site.duplicate.pk).exists()
     assert DuplicateGroup.objects.get(pk=group.pk).status == DuplicateGroup.Status.OPEN
+
+
+def images_on(client: Any, url: str) -> list[str]:
+    """Storage names of the <img> tags of the page at ``url``, each checked to exist."""
+    response = client.get(url)
+    assert response.status_code == 200
+    names = [
+        unquote(src).removeprefix(settings.MEDIA_URL)
+        for src in re.findall(r'<img [^>]*src="([^"]+)"', response.content.decode())
+    ]
+    missing = [name for name in names if not default_storage.exists(name)]
+    assert not missing, f"broken images on {url}: {missing}"
+    return names
+
+
+def test_after_a_merge_every_page_renders_the_keepers_renditions(
+    site, client, django_capture_on_commit_callbacks
+) -> None:
+    before = images_on(client, site.page.url)
+    assert len(before) == 10 and sum("duplicate" in name for name in before) == 9
+    group = site.group
+
+    with django_capture_on_commit_callbacks(execute=True):
+        merge_group(group, member_of(group, site.keeper))
+
+    after = images_on(client, site.page.url)
+    assert len(after) == 10
+    assert sorted(name.split("/")[-1].split(".")[0] for name in after) == ["keeper"] * 9 + ["other"]
+    draft = ImagePage.objects.get(pk=site.draft_page.pk)
+    draft.get_latest_revision_as_object().save_revision().publish()
+    assert [n.split("/")[-1].split(".")[0] for n in images_on(client, draft.url)] == ["keeper"] * 2
