@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev,bench]"
+.venv/bin/python -m pip install -q -e ".[dev,bench,wagtail,filer]"
 bash scripts/services.sh
 
 .venv/bin/ruff check .
@@ -18,5 +18,7 @@ DJANGO_SETTINGS_MODULE=tests.settings .venv/bin/django-admin makemigrations --ch
 
 echo "== leg 1: SQLite + ORM broker"
 DJANGO_SETTINGS_MODULE=tests.settings .venv/bin/pytest -p no:cacheprovider "$@"
+DJANGO_SETTINGS_MODULE=tests.settings_wagtail .venv/bin/pytest -p no:cacheprovider tests/contrib
 echo "== leg 2: PostgreSQL + Redis broker"
 DJANGO_SETTINGS_MODULE=tests.settings_pg .venv/bin/pytest -p no:cacheprovider "$@"
+DJANGO_SETTINGS_MODULE=tests.settings_wagtail_pg .venv/bin/pytest -p no:cacheprovider tests/contrib

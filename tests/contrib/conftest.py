@@ -31,12 +31,16 @@ def clean_registry(clean_registry: None) -> Iterator[None]:
     yield
 
 
-def detect(*objects: models.Model, field: str = "file") -> DuplicateGroup:
-    """Run the real check on each object (as the queued task would) and return the open group
-    they ended up in together."""
+def index(*objects: models.Model, field: str = "file") -> None:
+    """Run the real check on each object, as the task queued on save would."""
     for obj in objects:
         opts = obj._meta
         check_object(opts.app_label, opts.model_name, str(obj.pk), field)
+
+
+def detect(*objects: models.Model, field: str = "file") -> DuplicateGroup:
+    """:func:`index` the objects and return the open group they ended up in together."""
+    index(*objects, field=field)
     ct = ContentType.objects.get_for_model(objects[0])
     member = DuplicateGroupMember.objects.get(
         content_type=ct,
