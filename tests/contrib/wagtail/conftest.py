@@ -12,6 +12,7 @@ from django.core.files.images import ImageFile
 from wagtail.images import get_image_model
 from wagtail.models import Page
 
+from tests.admin.test_browser import browser_page  # noqa: F401  (the real-browser fixture)
 from tests.contrib.conftest import detect
 from tests.mediaapp.models import Banner, ImagePage, Slide
 from tests.support.review import encode

@@ -174,6 +174,12 @@ def images_on(client: Any, url: str) -> list[str]:
     return names
 
 
+def source_title(rendition_name: str) -> str:
+    """The title of the image a rendition file was made from (``images/keeper_a1b2.width-500.jpg``:
+    the fixture names files after titles; storage may add a suffix)."""
+    return re.split(r"[._]", rendition_name.rsplit("/", 1)[-1])[0]
+
+
 def test_after_a_merge_every_page_renders_the_keepers_renditions(
     site, client, django_capture_on_commit_callbacks
 ) -> None:
@@ -186,7 +192,7 @@ def test_after_a_merge_every_page_renders_the_keepers_renditions(
 
     after = images_on(client, site.page.url)
     assert len(after) == 10
-    assert sorted(name.split("/")[-1].split(".")[0] for name in after) == ["keeper"] * 9 + ["other"]
+    assert sorted(map(source_title, after)) == ["keeper"] * 9 + ["other"]
     draft = ImagePage.objects.get(pk=site.draft_page.pk)
     draft.get_latest_revision_as_object().save_revision().publish()
-    assert [n.split("/")[-1].split(".")[0] for n in images_on(client, draft.url)] == ["keeper"] * 2
+    assert [source_title(n) for n in images_on(client, draft.url)] == ["keeper"] * 2
