@@ -7,12 +7,14 @@ from typing import Any
 
 import pytest
 from django.core.files.base import ContentFile
+from django.urls import reverse
 from filer.models import File, Folder
 from filer.models import Image as FilerImage
 
 from imagex_dedup.hook import registry
 from imagex_dedup.models import DuplicateGroup
 from imagex_dedup.review.merge import MergeConflict, merge_group, undo_merge
+from imagex_dedup.review.thumbnails import thumbnail_url
 from tests.contrib.conftest import detect, member_of
 from tests.mediaapp.models import Article
 from tests.support.review import encode
@@ -74,3 +76,21 @@ def test_a_private_keeper_never_replaces_a_public_image(library) -> None:
         merge_group(group, member_of(group, keeper))
 
     assert Article.objects.get().image_id == duplicate.pk
+
+
+def test_the_django_admin_reviews_and_merges_filer_images(library, admin_client) -> None:
+    keeper, duplicate = library["keeper"], library["duplicate"]
+    group = detect(keeper, duplicate)
+    review = admin_client.get(reverse("admin:imagex_dedup_duplicategroup_change", args=(group.pk,)))
+    assert review.status_code == 200
+    for member in group.members.all():
+        thumb = admin_client.get(thumbnail_url(member))
+        assert thumb.status_code == 200 and b"".join(thumb.streaming_content)[:2] == b"\xff\xd8"
+
+    admin_client.post(
+        reverse("admin:imagex_dedup_duplicategroup_merge", args=(group.pk,)),
+        {"keeper": member_of(group, keeper).pk, "post": "yes"},
+    )
+
+    assert Article.objects.get().image_id == keeper.pk
+    assert not File.objects.filter(pk=duplicate.pk).exists()
