@@ -9,8 +9,10 @@ revision of every object with unpublished changes, which the index does not cove
   scheduled for publishing (a person or a schedule expects that content to stay as it is);
 * re-points the live rows' content fields (and their child rows'), and the latest revision;
 * refreshes the reference index of each of them, after the merge and after an undo;
-* leaves renditions, search-index entries and tags to Wagtail: they go with their image (rendition
-  files removed by Wagtail), since re-pointing them would clash with the keeper's own;
+* leaves renditions, search-index entries and tag links to Wagtail: they go with their image
+  (rendition files removed by Wagtail), since re-pointing them would clash with the keeper's own;
+  the keeper gains the tags it lacked, and undo gives each restored image its tags back and
+  puts it back in the search and reference indexes;
 * keeps the duplicates' original files (Wagtail deletes an image's file with its row), so undo
   can restore them; ``MERGE_DELETE_FILES`` decides about files, as for any model.
 """
@@ -27,6 +29,7 @@ from modelcluster.models import get_all_child_relations
 from wagtail.images import get_image_model
 from wagtail.images.models import AbstractRendition
 from wagtail.models import DraftStateMixin, ReferenceIndex, Revision
+from wagtail.search.index import insert_or_update_object
 from wagtail.search.models import IndexEntry
 
 from imagex_dedup.contrib.wagtail import content
@@ -142,7 +145,16 @@ class WagtailImageRewriter(ReferenceRewriter):
             logged.append({"pk": revision.pk, "old": revision.content, "new": new})
             Revision.objects.filter(pk=revision.pk).update(content=new)
         reindex(sources)
-        return {"rows": rows, "revisions": logged, "sources": sorted(sources)}
+        tags = {str(dup.pk): sorted(dup.tags.names()) for dup in duplicates}
+        added = sorted({t for names in tags.values() for t in names} - set(keeper.tags.names()))
+        keeper.tags.add(*added)
+        return {
+            "rows": rows,
+            "revisions": logged,
+            "sources": sorted(sources),
+            "tags": tags,
+            "keeper": [str(keeper.pk), added],
+        }
 
     def before_delete(self, duplicate: models.Model) -> None:
         keep_file(duplicate.file)
@@ -171,6 +183,13 @@ class WagtailImageRewriter(ReferenceRewriter):
         for change in data["revisions"]:
             Revision.objects.filter(pk=change["pk"]).update(content=change["old"])
         reindex({(label, pk) for label, pk in data["sources"]})
+        model = get_image_model()
+        keeper_pk, added = data["keeper"]
+        model.objects.get(pk=keeper_pk).tags.remove(*added)
+        for image in model.objects.filter(pk__in=list(data["tags"])):
+            image.tags.add(*data["tags"][str(image.pk)])  # restored rows come back untagged
+            insert_or_update_object(image)  # restored with raw saves: no index signals ran
+            ReferenceIndex.create_or_update_for_object(image)
 
 
 def _object(label: str, pk: str) -> models.Model | None:

@@ -92,6 +92,8 @@ def test_merge_repoints_every_reference_and_undo_restores_them(
     site, django_capture_on_commit_callbacks
 ) -> None:
     k, d, o = site.keeper.pk, site.duplicate.pk, site.other.pk
+    site.keeper.tags.add("flower")
+    site.duplicate.tags.add("flower", "sunset")
     site.duplicate.get_rendition("fill-200x100")
     rendition_file = site.duplicate.renditions.get().file.name
     before = snapshot(site)
@@ -115,6 +117,7 @@ def test_merge_repoints_every_reference_and_undo_restores_them(
     assert not default_storage.exists(rendition_file)
     assert usage(site.keeper) == used_before
     assert not usage(site.duplicate)
+    assert sorted(site.keeper.tags.names()) == ["flower", "sunset"]
     paths = set(
         ReferenceIndex.get_references_to(site.keeper)
         .filter(object_id=str(site.page.pk))
@@ -135,7 +138,11 @@ def test_merge_repoints_every_reference_and_undo_restores_them(
     undo_merge(log)
 
     assert snapshot(site) == before
-    assert usage(get_image_model().objects.get(pk=d)) == used_before
+    restored = get_image_model().objects.get(pk=d)
+    assert usage(restored) == used_before
+    assert sorted(restored.tags.names()) == ["flower", "sunset"]
+    assert list(site.keeper.tags.names()) == ["flower"]
+    assert list(get_image_model().objects.search("duplicate")) == [restored]
     assert not usage(site.keeper)
     assert DuplicateGroup.objects.get(pk=group.pk).status == DuplicateGroup.Status.OPEN
 
