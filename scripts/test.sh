@@ -15,6 +15,10 @@ bash scripts/services.sh
 .venv/bin/ruff format --check .
 DJANGO_SETTINGS_MODULE=tests.settings .venv/bin/django-admin makemigrations --check --dry-run \
   imagex_dedup testapp --pythonpath .
+DJANGO_SETTINGS_MODULE=tests.settings_wagtail .venv/bin/django-admin makemigrations --check --dry-run \
+  mediaapp --pythonpath .
+DJANGO_SETTINGS_MODULE=demo_project.settings_wagtail .venv/bin/django-admin makemigrations --check \
+  --dry-run wagtailsite --pythonpath .
 
 echo "== leg 1: SQLite + ORM broker"
 DJANGO_SETTINGS_MODULE=tests.settings .venv/bin/pytest -p no:cacheprovider "$@"
