@@ -18,7 +18,7 @@ from wagtail import blocks
 from wagtail.fields import RichTextField, StreamField
 from wagtail.images.blocks import ImageBlock
 
-Mapping_ = Mapping[int, int]
+IdMap = Mapping[int, int]
 
 # Wagtail stores rich text with its own serializer: double-quoted attributes, one <embed/> tag
 # per image (``<embed embedtype="image" id="12" format="left" alt="..."/>``).
@@ -27,7 +27,7 @@ _IMAGE_TYPE = re.compile(r'\sembedtype="image"', re.IGNORECASE)
 _ID = re.compile(r'(\sid=")(\d+)(")', re.IGNORECASE)
 
 
-def _new_id(value: Any, mapping: Mapping_) -> Any:
+def _new_id(value: Any, mapping: IdMap) -> Any:
     """The mapped id, keeping the stored type (int in JSON, str in some legacy data)."""
     try:
         key = int(value)
@@ -38,7 +38,7 @@ def _new_id(value: Any, mapping: Mapping_) -> Any:
     return str(mapping[key]) if isinstance(value, str) else mapping[key]
 
 
-def rich_text(html: str, mapping: Mapping_) -> str:
+def rich_text(html: str, mapping: IdMap) -> str:
     """Rich-text HTML with every image embed's id re-pointed."""
 
     def embed(match: re.Match[str]) -> str:
@@ -54,7 +54,7 @@ def _is_list_item(item: Any) -> bool:
     return isinstance(item, dict) and item.get("type") == "item" and "value" in item
 
 
-def block_value(block: blocks.Block, raw: Any, model: type[models.Model], mapping: Mapping_) -> Any:
+def block_value(block: blocks.Block, raw: Any, model: type[models.Model], mapping: IdMap) -> Any:
     """Raw value of ``block`` with references to ``model`` re-pointed, at any depth."""
     if isinstance(block, ImageBlock) and not isinstance(raw, dict):
         block = block.child_blocks["image"]  # legacy: an ImageChooserBlock's bare id
@@ -84,7 +84,7 @@ def block_value(block: blocks.Block, raw: Any, model: type[models.Model], mappin
 
 
 def stream(
-    block: blocks.BaseStreamBlock, raw: list[Any], model: type[models.Model], mapping: Mapping_
+    block: blocks.BaseStreamBlock, raw: list[Any], model: type[models.Model], mapping: IdMap
 ) -> list[Any]:
     """A StreamBlock's raw list (``{"type", "value", "id"}`` items) re-pointed."""
     result = []
@@ -107,7 +107,7 @@ def field_raw(field: models.Field, value: Any) -> Any:
     return field.get_prep_value(value) if isinstance(field, StreamField) else value
 
 
-def field_value(field: models.Field, raw: Any, model: type[models.Model], mapping: Mapping_) -> Any:
+def field_value(field: models.Field, raw: Any, model: type[models.Model], mapping: IdMap) -> Any:
     """Raw content of ``field`` re-pointed (a StreamField's list, a rich-text string)."""
     if raw is None:
         return raw
@@ -117,7 +117,7 @@ def field_value(field: models.Field, raw: Any, model: type[models.Model], mappin
 
 
 def serialized(
-    owner: type[models.Model], data: dict[str, Any], model: type[models.Model], mapping: Mapping_
+    owner: type[models.Model], data: dict[str, Any], model: type[models.Model], mapping: IdMap
 ) -> dict[str, Any]:
     """Revision content (modelcluster's serializable data of ``owner``) re-pointed: foreign
     keys to ``model``, content fields (a StreamField is a JSON string there) and the same in

@@ -38,10 +38,6 @@ from imagex_dedup.review.rewriters import ReferenceRewriter, keep_file
 Source = tuple[str, str]  # (model label, pk) of an object that uses an image
 
 
-def _label(obj: models.Model) -> str:
-    return obj._meta.label_lower
-
-
 def _describe(obj: models.Model) -> str:
     return f"{obj._meta.verbose_name} {str(obj)!r} (id {obj.pk})"
 
@@ -223,7 +219,13 @@ def _rewrite_row(
         old = _raw(row, field.name)
         new = content.field_value(field, old, model, mapping)
         if new != old:
-            yield {"model": _label(row), "pk": row.pk, "field": field.name, "old": old, "new": new}
+            yield {
+                "model": row._meta.label_lower,
+                "pk": row.pk,
+                "field": field.name,
+                "old": old,
+                "new": new,
+            }
 
 
 def _write(change: dict[str, Any], which: str) -> None:
