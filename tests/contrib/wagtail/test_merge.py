@@ -203,3 +203,15 @@ def test_after_a_merge_every_page_renders_the_keepers_renditions(
     draft = ImagePage.objects.get(pk=site.draft_page.pk)
     draft.get_latest_revision_as_object().save_revision().publish()
     assert [source_title(n) for n in images_on(client, draft.url)] == ["keeper"] * 2
+
+
+def test_undo_refuses_when_the_content_was_edited_since(site) -> None:
+    group = site.group
+    log = merge_group(group, member_of(group, site.keeper))
+    ImagePage.objects.filter(pk=site.page.pk).update(intro="<p>rewritten by hand</p>")
+
+    with pytest.raises(MergeConflict, match=r"imagepage \d+\.intro: edited since the merge"):
+        undo_merge(log)
+
+    assert not get_image_model().objects.filter(pk=site.duplicate.pk).exists()
+    assert ImagePage.objects.get(pk=site.page.pk).hero_id == site.keeper.pk

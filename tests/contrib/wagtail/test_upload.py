@@ -7,9 +7,11 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from django.contrib.auth.models import Group, Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from wagtail.images import get_image_model
+from wagtail.models import Collection, GroupCollectionPermission
 
 from imagex_dedup.contrib.wagtail.upload import check_upload
 from tests.contrib.conftest import index
@@ -80,3 +82,23 @@ def test_the_chooser_upload_offers_the_existing_image(keeper, admin_client) -> N
     chosen = quote(reverse("wagtailimages_chooser:chosen", args=(keeper.pk,)), safe="")
     assert "use-existing-image" in data["htmlFragment"] and chosen in data["htmlFragment"]
     assert "% similar" in data["htmlFragment"]
+
+
+def test_matches_are_limited_to_images_the_user_may_choose(keeper, client, django_user_model):
+    own = Collection.get_first_root_node().add_child(name="Own")
+    team = Group.objects.create(name="Uploaders")
+    team.permissions.add(Permission.objects.get(codename="access_admin"))
+    for codename in ("add_image", "choose_image", "change_image", "delete_image"):
+        permission = Permission.objects.get(
+            content_type__app_label="wagtailimages", codename=codename
+        )
+        GroupCollectionPermission.objects.create(group=team, collection=own, permission=permission)
+    user = django_user_model.objects.create_user("uploader", password="pw")
+    user.groups.add(team)
+    client.force_login(user)
+
+    data = client.post(
+        reverse("wagtailimages:add_multiple"), {"files[]": near_copy(), "collection": own.pk}
+    ).json()
+
+    assert data["success"] and not data["duplicate"]  # the keeper is in a collection they can't see
