@@ -9,6 +9,7 @@ from modelcluster.fields import ParentalKey
 from wagtail import blocks
 from wagtail.fields import RichTextField, StreamField
 from wagtail.images.blocks import ImageChooserBlock
+from wagtail.images.models import AbstractImage, AbstractRendition, Image
 from wagtail.models import (
     DraftStateMixin,
     LockableMixin,
@@ -79,3 +80,24 @@ class Article(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class CustomImage(AbstractImage):
+    """A custom image model (``WAGTAILIMAGES_IMAGE_MODEL``), as many Wagtail sites have."""
+
+    credit = models.CharField(max_length=100, blank=True)
+    admin_form_fields = (*Image.admin_form_fields, "credit")
+
+
+class CustomRendition(AbstractRendition):
+    image = models.ForeignKey(CustomImage, on_delete=models.CASCADE, related_name="renditions")
+
+    class Meta:
+        unique_together = (("image", "filter_spec", "focal_point_key"),)
+
+
+class Credit(models.Model):
+    """Uses a custom image through a foreign key and rich text."""
+
+    image = models.ForeignKey(CustomImage, null=True, on_delete=models.SET_NULL, related_name="+")
+    text = RichTextField(blank=True)
