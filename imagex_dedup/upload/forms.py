@@ -13,6 +13,7 @@ warning): the warning renders it, and ``clean()`` reads it from the submitted da
 
 from __future__ import annotations
 
+from pathlib import PurePath
 from typing import Any
 
 from django import forms
@@ -57,6 +58,7 @@ class UploadCheckFormMixin:
         if upload_check_user is not None:
             self.upload_check_user = upload_check_user
         self.upload_checks: dict[str, UploadCheck] = {}
+        self._upload_names: dict[str, str] = {}
         for name in self.upload_check_fields():
             self.fields[pending_field(name)] = forms.CharField(
                 required=False, widget=forms.HiddenInput
@@ -104,6 +106,7 @@ class UploadCheckFormMixin:
             result = check_upload(upload, model=self._meta.model, exclude=instance)
             if result.stops_save(confirmed=confirmed):
                 self.upload_checks[name] = result
+                self._upload_names[name] = PurePath(upload.name or "").name
                 self._keep(name, upload)
                 self.add_error(name, self._message(result))
         return cleaned
@@ -127,9 +130,9 @@ class UploadCheckFormMixin:
         if result.can_confirm:
             return ngettext(
                 "This image looks like an image already in the library: use it, or tick "
-                "“Save anyway” and save again.",
+                "“Save anyway” above and save again.",
                 "This image looks like %(count)d images already in the library: use one of "
-                "them, or tick “Save anyway” and save again.",
+                "them, or tick “Save anyway” above and save again.",
                 count,
             ) % {"count": count}
         return ngettext(
@@ -161,6 +164,7 @@ class UploadCheckFormMixin:
             warnings.append(
                 {
                     "field": self[name].label,
+                    "upload_name": self._upload_names.get(name, ""),
                     "result": result,
                     "matches": [
                         {
