@@ -77,6 +77,8 @@ cat <<EOF
                   .venv/bin/python manage.py try_service [--async]
 
  Upload a photo in the admin (Gallery > Photos): the worker checks it within seconds.
+ Upload check: add a photo with ${IMAGEX_DEMO_MEDIA_ROOT:-demo_media}/try_upload/heather-resized.jpg (a resized
+ copy of "Heather"): the form warns before anything is saved.
 ================================================================================
 
 EOF
