@@ -14,6 +14,7 @@ from imagex_dedup.models import DuplicateGroup, ImageFingerprint
 from imagex_dedup.upload.forms import pending_field
 from tests.support.hook import jpeg, upload
 from tests.support.review import make_group, make_photo
+from tests.support.upload import png_bomb
 from tests.testapp.models import Album, Photo
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.admin.host_urls")]
@@ -133,10 +134,13 @@ def test_block_mode_in_the_admin(client, users, settings, library, near_copy):
     assert not Photo.objects.filter(title="New").exists()
 
 
-def test_a_bad_file_gets_the_admins_normal_error(client, users, library):
+@pytest.mark.parametrize(
+    "data", [b"not an image at all", png_bomb(40_000, 40_000)], ids=["text", "bomb"]
+)
+def test_bad_files_and_bombs_get_the_admins_normal_error(client, users, library, data):
     client.force_login(users["superuser"])
-    response = add_photo(client, image=SimpleUploadedFile("x.jpg", b"not an image at all"))
-    assert response.status_code == 200
+    response = add_photo(client, image=SimpleUploadedFile("x.png", data))
+    assert response.status_code == 200 and not Photo.objects.filter(title="New").exists()
     assert b"Upload a valid image" in response.content
     assert b"imagex-upload-warning" not in response.content
 

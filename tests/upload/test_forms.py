@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import logging
-import struct
-import zlib
 
 import pytest
 from django import forms
@@ -19,6 +17,7 @@ from imagex_dedup.models import ImageFingerprintKey
 from imagex_dedup.upload import pending
 from imagex_dedup.upload.forms import UploadCheckFormMixin, pending_field
 from tests.support.hook import jpeg, upload
+from tests.support.upload import png_bomb
 from tests.testapp.models import Photo
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.admin.host_urls")]
@@ -36,19 +35,6 @@ def submit(files=None, user=None, instance=None, **data) -> PhotoForm:
     return PhotoForm(
         {"title": "New", **data}, files or {}, instance=instance, upload_check_user=user
     )
-
-
-def png_bomb(width: int, height: int) -> bytes:
-    """A tiny PNG whose header claims ``width`` x ``height`` pixels."""
-
-    def chunk(kind: bytes, body: bytes) -> bytes:
-        crc = zlib.crc32(kind + body)
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    rows = zlib.compress(b"\0" * (1 + 3 * 16) * 16)
-    chunks = chunk(b"IHDR", header) + chunk(b"IDAT", rows) + chunk(b"IEND", b"")
-    return b"\x89PNG\r\n\x1a\n" + chunks
 
 
 def test_a_duplicate_is_held_back_with_its_matches(library, near_copy, users):
