@@ -137,6 +137,7 @@ class DedupSettings:
         'Host models to watch: `{"app_label.Model": "field"}` or '
         '`{"app_label.Model": ["f1", "f2"]}`.',
         HOOK,
+        types=(object,),  # its shapes have their own checks, E003-E007
     )
     similarity: Setting[float] = _spec(
         "SIMILARITY",

@@ -8,13 +8,14 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[dev,bench]"
+.venv/bin/python -m pip install -q -e ".[dev,bench,docs]"
 bash scripts/services.sh
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 DJANGO_SETTINGS_MODULE=tests.settings .venv/bin/django-admin makemigrations --check --dry-run \
   imagex_dedup testapp --pythonpath .
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --quiet  # the docs site into site/: any warning, a broken link too, fails
 
 echo "== leg 1: SQLite + ORM broker"
 DJANGO_SETTINGS_MODULE=tests.settings .venv/bin/pytest -p no:cacheprovider "$@"

@@ -46,8 +46,8 @@ from urllib3.exceptions import (
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 from urllib3.util import connection, parse_url
 
-from imagex_dedup import __version__
 from imagex_dedup.engine.errors import FetchError, UnsafeURLError
+from imagex_dedup.version import USER_AGENT
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -77,7 +77,7 @@ class FetchPolicy:
     allow_private: bool = False
     allowed_hosts: frozenset[str] | None = None
     max_redirects: int = 3
-    user_agent: str = f"imagex-dedup/{__version__}"
+    user_agent: str = USER_AGENT
 
 
 # --- layer 1: the URL itself -------------------------------------------------------------------
@@ -446,11 +446,11 @@ def iter_fetch(
 ) -> Iterator[tuple[int, bytes | FetchError]]:
     """``(index, body or FetchError)`` for each of ``urls``, in the order downloads finish.
 
-    Bounded memory: a new download starts only when the caller has taken a finished one, so at
-    most ``max_workers`` bodies (each at most ``policy.max_bytes``) exist at any time besides
-    the ones the caller keeps. A request of 1,000 URLs of 50 MB never holds 50 GB. ``deadline``
-    and ``session`` as in :func:`fetch_many`; every index is yielded exactly once (the ones the
-    deadline stopped or never started as ``FetchError("timeout")``).
+    Bounded memory: a new download starts only when the caller has taken a finished one, so at most
+    ``max_workers`` bodies (each at most ``policy.max_bytes``) exist at any time besides the ones
+    the caller keeps. A request of many large URLs never holds all their bodies at once.
+    ``deadline`` and ``session`` as in :func:`fetch_many`; every index is yielded exactly once (the
+    ones the deadline stopped or never started as ``FetchError("timeout")``).
     """
     policy = policy or FetchPolicy()
     if not urls:

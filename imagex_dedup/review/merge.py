@@ -414,7 +414,7 @@ def _recheck_restored(group: DuplicateGroup, restored: list[Any]) -> None:
 
 def recheck_members(members: Iterable[DuplicateGroupMember]) -> int:
     """Enqueue ``tasks.check_object`` for each member (after commit); return how many."""
-    from imagex_dedup.scheduling import enqueue  # the hook engineer's module; imported when used
+    from imagex_dedup.scheduling import enqueue  # imported when used
 
     count = 0
     for member in members:
@@ -440,7 +440,7 @@ def dismiss_group(group: DuplicateGroup, *, user: Any = None) -> DuplicateGroup:
     """Record that the group's members are not duplicates (a ``DismissedPair`` per member pair,
     which detection respects from then on), mark the group dismissed, and send
     ``group_dismissed`` after commit."""
-    from imagex_dedup.groups import dismiss_pairs  # the hook engineer's group maintenance
+    from imagex_dedup.groups import dismiss_pairs
 
     user = user if getattr(user, "is_authenticated", False) else None
     with transaction.atomic():
