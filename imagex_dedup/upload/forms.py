@@ -2,10 +2,11 @@
 registered models (the admin uses it too).
 
 When a new file in a watched field looks like library images, ``clean()`` adds an error to that
-field (the form is not valid, nothing is saved), keeps the upload (:mod:`.pending`) and remembers
-the result in ``form.upload_checks``. In ``"warn"`` mode the warning has a ``confirm_duplicate``
-checkbox; sending the form again with it ticked saves the kept upload. In ``"block"`` mode there
-is no such checkbox. A check that cannot run never adds an error.
+field (the form is not valid, nothing is saved) and remembers the result in
+``form.upload_checks``. In ``"warn"`` mode it keeps the upload (:mod:`.pending`) and the warning
+has a ``confirm_duplicate`` checkbox: sending the form again with it ticked saves the kept
+upload. In ``"block"`` mode there is no such checkbox and nothing is kept. A check that cannot
+run never adds an error.
 
 The checkbox is not a form field (``{{ form }}`` would render it even when there is no
 warning): the warning renders it, and ``clean()`` reads it from the submitted data.
@@ -107,7 +108,8 @@ class UploadCheckFormMixin:
             if result.stops_save(confirmed=confirmed):
                 self.upload_checks[name] = result
                 self._upload_names[name] = PurePath(upload.name or "").name
-                self._keep(name, upload)
+                if result.can_confirm:  # in "block" mode it can never be saved: not kept
+                    self._keep(name, upload)
                 self.add_error(name, self._message(result))
         return cleaned
 

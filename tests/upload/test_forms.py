@@ -90,6 +90,7 @@ def test_block_mode_has_no_save_anyway(settings, library, near_copy, users):
     form = submit({"image": near_copy}, user=users["viewer"], confirm_duplicate="on")
     assert not form.is_valid() and "cannot be saved" in form.errors["image"][0]
     assert "confirm_duplicate" not in form.duplicate_warning
+    assert not form.data.get(TOKEN)  # nothing kept: it can never be saved
 
 
 def test_an_unrelated_upload_saves_at_once(library, users):
