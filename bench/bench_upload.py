@@ -10,6 +10,10 @@ weigh what camera files do (a smooth upscale compresses to a fraction), each an 
 ``UploadedFile``. The
 hand-off to the save hook goes to a Redis cache, as in production. Sizes grow in place.
 
+Each row times ``check_upload`` whole (read, hash, decode, fingerprint, look-up, host objects,
+hand-off) and, apart, the analysis alone (read, hash, decode, fingerprint): the difference is what
+the library's size costs.
+
 PostgreSQL: a ``bench_imagex_dedup_upload`` database (``--pg-database``) on 127.0.0.1:5432
 (user postgres), created for the run and dropped afterwards; Redis: ``--redis``.
 
@@ -176,20 +180,25 @@ def main() -> None:
             call_command("migrate", verbosity=0)
             store_library_photos()
             for kind, (_, data) in uploads.items():
-                print(f"upload {kind}: {len(data) / 1e6:.1f} MB")
-            print(f"{'library':>9} {'upload':>11} {'p50 ms':>7} {'p95 ms':>7} "
-                  f"{'decode p50':>10}  matches")  # fmt: skip
-            stored = 0
+                print(f"- upload {kind}: {len(data) / 1e6:.1f} MB")
+            stored, rows = 0, []
             for size in sorted(args.sizes):
                 loaded = grow_library(fingerprints, stored, size)
-                print(f"# stored {size - stored} fingerprints in {loaded:.1f} s")
+                print(f"- stored {size - stored:,} more fingerprints in {loaded:.1f} s")
                 stored = size
                 for kind, (name, data) in uploads.items():
                     row = measure(data, name, args.checks)
-                    print(
-                        f"{size:>9,} {kind:>11} {row['p50_ms']:7.1f} {row['p95_ms']:7.1f} "
-                        f"{row['analysis_p50_ms']:10.1f}  {row['matches']}"
+                    rows.append(
+                        f"| {size:,} | {kind} | {row['p50_ms']:.1f} | {row['p95_ms']:.1f} "
+                        f"| {row['analysis_p50_ms']:.1f} | {row['matches']} |"
                     )
+            load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
+            print(f"\n{args.checks} checks per row; load average {load}\n")
+            print(
+                "| library | upload | check p50 ms | check p95 ms | analysis alone p50 ms | match |"
+            )
+            print("|---|---|---|---|---|---|")
+            print("\n".join(rows))
 
 
 if __name__ == "__main__":
