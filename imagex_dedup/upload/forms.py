@@ -82,17 +82,14 @@ class UploadCheckFormMixin:
 
     def _restore_kept_uploads(self) -> None:
         """A field sent without a new file but with a kept upload's token gets that upload."""
-        restored = {}
         for name in self.upload_check_fields():
             field_key = self.add_prefix(name)
             token = self.data.get(self.add_prefix(pending_field(name)))
             if token and not self.files.get(field_key):
                 upload = pending.restore(token, self._owner())
                 if upload is not None:
-                    restored[field_key] = upload
-        if restored:
-            self.files = self.files.copy()
-            self.files.update(restored)
+                    self.files = self.files.copy()  # the request's files stay as they were
+                    self.files[field_key] = upload
 
     # --- the check ------------------------------------------------------------------------
 
