@@ -193,6 +193,19 @@ def _cluster(
     return groups, loose if len(cluster) > 1 else []
 
 
+def _relink_fingerprints(group: DuplicateGroup, records: dict[str, ImageFingerprint]) -> int:
+    """Point members that lost their fingerprint record (it was deleted and made again, e.g. by a
+    re-check) at the current one, so their sizes and scores are known again."""
+    relinked = 0
+    for member in group.members.filter(fingerprint__isnull=True):
+        record = records.get(member.ref)
+        if record is not None and record.pk is not None:
+            member.fingerprint = record
+            member.save(update_fields=["fingerprint"])
+            relinked += 1
+    return relinked
+
+
 def join(
     refs: Sequence[str],
     *,
@@ -258,9 +271,11 @@ def join(
             for ref in loose
         ]
         DuplicateGroupMember.objects.bulk_create(new_members)
-        if new_members:
+        relinked = _relink_fingerprints(target, records)
+        if new_members or relinked:
             target.save(update_fields=["updated_at"])
             _rescore(target)
+        if new_members:
             transaction.on_commit(partial(_notify, target, created, new_members))
         return target
 

@@ -95,3 +95,13 @@ def test_setting_values_are_checked(user_settings: dict, expected: list, text: s
         messages = check_setting_values()
     assert ids(messages) == expected
     assert all(text in message.msg for message in messages)
+
+
+def test_a_mount_without_the_slashless_service_is_reported() -> None:
+    from imagex_dedup.checks import check_service_mount
+
+    assert check_service_mount() == []  # tests.urls mounts with urls.mount()
+    with override_settings(ROOT_URLCONF="tests.admin.host_urls"):  # include() only
+        (warning,) = check_service_mount()
+    assert warning.id == "imagex_dedup.W018"
+    assert warning.msg.startswith("POST /imagex (without the slash) is not served")

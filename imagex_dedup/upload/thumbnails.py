@@ -16,7 +16,7 @@ from django.views.decorators.http import require_GET
 from imagex_dedup.conf import dedup_settings
 from imagex_dedup.models import ImageFingerprint
 from imagex_dedup.review.perms import can_view_host
-from imagex_dedup.review.thumbnails import thumbnail_response
+from imagex_dedup.review.thumbnails import file_thumbnail_response
 
 
 @require_GET
@@ -32,4 +32,4 @@ def upload_thumbnail_view(request: HttpRequest, fingerprint_id: int) -> FileResp
     file = getattr(obj, record.field_name, None) if obj is not None else None
     if not isinstance(file, FieldFile) or not file.name:
         raise Http404("No such thumbnail")
-    return thumbnail_response(file, dedup_settings.thumbnail_size, record.content_hash)
+    return file_thumbnail_response(file, dedup_settings.thumbnail_size, record.content_hash)

@@ -51,7 +51,7 @@ def test_system_checks_report_bad_modes(settings):
         "MODELS": {"testapp.Photo": {"field": "image", "upload_check": "never"}},
     }
     (model_error,) = check_registered_models()
-    assert model_error.id == "imagex_dedup.E018" and "'never' is not a mode" in model_error.msg
+    assert model_error.id == "imagex_dedup.E019" and "'never' is not a mode" in model_error.msg
     (setting_error,) = check_setting_values()
     assert setting_error.id == "imagex_dedup.E016"
     assert "must be one of warn, block, off" in setting_error.msg
