@@ -149,11 +149,11 @@ class Command(BaseCommand):
         queued = OrmQ.objects.count()
         if queued:
             self.stdout.write(f"{queued} task(s) queued: start `python manage.py qcluster`.")
+        self.stdout.write(f"Upload check: try uploading {try_upload} as a new photo in the admin.")
         self.stdout.write(
             f"Detection service '{SERVICE_ID}': AccessKeyId {access_key.access_key_id} "
             f"SecretAccessKey {access_key.secret_access_key}"
         )
-        self.stdout.write(f"Upload check: try uploading {try_upload} as a new photo in the admin.")
 
     def _load(
         self, model: type[models.Model], key: str, field: str, samples: list[Sample]
