@@ -20,6 +20,7 @@ from django.utils.translation import ngettext
 
 from imagex_dedup import engine
 from imagex_dedup.models import DuplicateGroup, DuplicateGroupMember, ImageFingerprint, MergeLog
+from imagex_dedup.review import rewriters
 from imagex_dedup.review.history import merge_in_effect, removed_objects, removed_records
 from imagex_dedup.review.keeper import choose_keeper, get_keeper_rule, keeper_reason, pixels
 from imagex_dedup.review.keeper import default_keeper_rule as default_rule
@@ -269,6 +270,8 @@ def summarize_log(log: MergeLog, site: admin.AdminSite) -> LogSummary:
         )
     grouped: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     for change in log.changes:
+        if rewriters.is_rewriter_entry(change):  # references only a rewriter knows (Wagtail)
+            continue
         grouped[(change["model"], change["field"], change["kind"])].append(change)
     changes = []
     for (label, field_name, kind), rows in grouped.items():

@@ -9,6 +9,8 @@ the configured handler (``get_merge_handler()``), so one function does the work:
 3. re-point every reference to the duplicates onto the keeper: forward ``ForeignKey`` and
    ``OneToOneField`` of any installed model, many-to-many through rows (a link the keeper already
    has is dropped instead of duplicated), and ``GenericForeignKey`` rows of any installed model;
+   then every reference rewriter of the model (:mod:`imagex_dedup.review.rewriters`) re-points
+   the references only it knows (StreamField JSON, rich text, revisions);
 4. delete the duplicates (``MERGE_DELETE_DUPLICATES``) or keep them; a deletion that is still
    blocked (``ProtectedError``) or any ``IntegrityError`` rolls everything back as MergeConflict;
 5. write a :class:`~imagex_dedup.models.MergeLog` with every change and the duplicates' rows as
@@ -46,6 +48,7 @@ from imagex_dedup.models import (
     ImageFingerprintKey,
     MergeLog,
 )
+from imagex_dedup.review import rewriters
 from imagex_dedup.review.keeper import choose_keeper, keeper_of
 from imagex_dedup.review.relations import (
     Case,
@@ -142,13 +145,18 @@ def _case(
 
 
 def _plan(group: DuplicateGroup, keeper: DuplicateGroupMember, case: Case) -> MergePlan:
+    rewriter_problems = [
+        problem
+        for rewriter in rewriters.rewriters_for(type(case.keeper)._meta.concrete_model)
+        for problem in rewriter.problems(case.keeper, case.duplicates)
+    ]
     return MergePlan(
         group=group,
         keeper_member=keeper,
         keeper=case.keeper,
         duplicates=case.duplicates,
         references=case.references,
-        conflicts=case.problems,
+        conflicts=case.problems + rewriter_problems,
         delete_duplicates=dedup_settings.merge_delete_duplicates,
     )
 
@@ -296,8 +304,11 @@ def _delete_files(model: type[models.Model], files: list[tuple[str, str]]) -> No
 
 
 def _delete_duplicates(plan: MergePlan) -> None:
+    owners = rewriters.rewriters_for(type(plan.keeper)._meta.concrete_model)
     for dup in plan.duplicates:
         pk = dup.pk
+        for rewriter in owners:
+            rewriter.before_delete(dup)
         try:
             dup.delete()
             dup.pk = pk  # keep the instances "as they were" for signal receivers and the log
@@ -307,6 +318,18 @@ def _delete_duplicates(plan: MergePlan) -> None:
                 f"{describe(type(dup), [dup.pk])} cannot be deleted: still referenced by "
                 f"{', '.join(blocking)} ({exc.args[0]})"
             ) from exc
+
+
+def _rows_for_undo(plan: MergePlan) -> list[models.Model]:
+    """The duplicates' rows to serialize, parents first: a multi-table child serializes only its
+    own fields (django-filer's ``Image``: the ``File`` row holds the rest), so undo needs both."""
+    rows: list[models.Model] = []
+    for dup in plan.duplicates:
+        for parent in reversed(dup._meta.get_parent_list()):  # built, not queried: managers
+            fields = parent._meta.concrete_fields  # may be polymorphic (filer's are)
+            rows.append(parent(**{f.attname: getattr(dup, f.attname) for f in fields}))
+        rows.append(dup)
+    return rows
 
 
 def _exact_rows(records: list[models.Model]) -> list[dict[str, Any]]:
@@ -397,7 +420,7 @@ def merge_group(
             plan = plan_merge(group, keeper, lock=True)
             if plan.conflicts:
                 raise MergeConflict(plan.conflicts)
-            serialized = _exact_rows(plan.duplicates)
+            serialized = _exact_rows(_rows_for_undo(plan))
             signals.pre_merge.send_robust(
                 sender=DuplicateGroup,
                 group=group,
@@ -406,6 +429,9 @@ def merge_group(
                 user=user,
             )
             changes = _apply(plan)
+            # Rewriter entries go first so undo (which runs the records backwards) puts them
+            # back last, once the core's rows point at the restored duplicates again.
+            changes = rewriters.rewrite_all(plan.keeper, plan.duplicates) + changes
             files = _files_to_delete(plan) if plan.delete_duplicates else []
             files = files if dedup_settings.merge_delete_files else []
             now = timezone.now()
@@ -466,6 +492,9 @@ def _undo_problems(log: MergeLog, restored: list[Any]) -> list[str]:
         elif not log.deleted_duplicates and not exists:
             problems.append(f"{describe(model, [obj.object.pk])} was deleted since the merge")
     for change in log.changes:
+        if rewriters.is_rewriter_entry(change):
+            problems += rewriters.entry_undo_problems(change)
+            continue
         model, row = _current(change)
         where = f"{model._meta.label} {change['pk']}.{change['field']}"
         if change["new"] is None:  # a dropped m2m link comes back unless it exists again
@@ -498,6 +527,9 @@ def _missing_targets(model: type[models.Model], change: dict[str, Any]) -> list[
 
 
 def _revert(change: dict[str, Any]) -> None:
+    if rewriters.is_rewriter_entry(change):
+        rewriters.undo_entry(change)
+        return
     model = apps.get_model(change["model"])
     if change["new"] is None:
         model._base_manager.create(pk=change["pk"], **change["row"])

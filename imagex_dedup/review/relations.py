@@ -6,6 +6,9 @@ References are found in every installed model (except imagex_dedup's own records
   auto-created many-to-many through tables are the M2M links (kind ``"m2m"``);
 * ``GenericForeignKey`` rows whose content type is the host model or one of its proxies.
 
+(Generic) foreign keys a reference rewriter owns (:mod:`imagex_dedup.review.rewriters`) are
+left to it.
+
 Before anything moves, every unconditional unique constraint that includes the reference field is
 checked: re-pointed rows that would collide with each other or with the keeper's rows are a
 conflict, except M2M links, where the duplicate link is dropped instead (the keeper has it).
@@ -23,6 +26,8 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
+
+from imagex_dedup.review import rewriters
 
 OWN_APP = "imagex_dedup"
 
@@ -57,8 +62,10 @@ def candidate_models() -> Iterator[type[models.Model]]:
 def foreign_keys(concrete: type[models.Model]) -> Iterator[tuple[type[models.Model], Any]]:
     for model in candidate_models():
         for f in model._meta.local_fields:
-            if isinstance(f, models.ForeignKey) and (
-                f.remote_field.model._meta.concrete_model is concrete
+            if (
+                isinstance(f, models.ForeignKey)
+                and f.remote_field.model._meta.concrete_model is concrete
+                and not rewriters.left_alone(concrete, model, f)  # a rewriter owns it
             ):
                 yield model, f
 
@@ -225,6 +232,8 @@ def find_references(concrete: type[models.Model], cases: list[Case], skip_duplic
             _add_references(cases, model, fk.attname, kind, moves, keepers, {})
     ct_ids = content_type_ids(concrete)
     for model, gfk in genericforeign_keys():
+        if rewriters.left_alone(concrete, model, gfk):
+            continue
         ct_field = model._meta.get_field(gfk.ct_field)
         fk_field = model._meta.get_field(gfk.fk_field)
         try:

@@ -64,6 +64,7 @@ def test_schema_and_docs_pages_work_without_drf_spectacular_in_the_host(crawl: d
         "/imagex/api/groups/{id}/dismiss/",
         "/imagex/api/groups/{id}/merge/",
         "/imagex/api/groups/{id}/recheck/",
+        "/imagex/api/members/{member_id}/image/",
         "/imagex/api/merge-logs/",
         "/imagex/api/merge-logs/{id}/",
         "/imagex/api/merge-logs/{id}/undo/",
