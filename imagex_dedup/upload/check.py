@@ -120,14 +120,15 @@ def check_upload(
     *,
     model: type[models.Model],
     similarity: float | None = None,
-    exclude: models.Model | None = None,
+    exclude: models.Model | Iterable[models.Model] | None = None,
 ) -> UploadCheck:
     """Look an uploaded image up in the library before it is saved.
 
     ``file``: the upload (a Django ``UploadedFile``, any binary file object, or bytes); its
     position is put back, so the save reads it whole. ``model``: the host model it is uploaded
     to (its registration decides the mode). ``similarity``: the threshold (default
-    ``SIMILARITY``). ``exclude``: the host object being changed, which never matches itself.
+    ``SIMILARITY``). ``exclude``: the host object being changed (or several objects), which never
+    match.
     Nothing is done when the mode is ``"off"``.
     """
     mode = upload_check_mode(model)
@@ -144,8 +145,11 @@ def check_upload(
     try:
         # A savepoint: a failed look-up must not break the transaction the save runs in.
         with transaction.atomic(using=ImageFingerprint.objects.db):
-            found = find_similar(analysis.fingerprint or b"", threshold, exclude=_key_of(exclude))
-            matches = _with_objects(found)
+            excluded = _refs_of(exclude)
+            found = find_similar(analysis.fingerprint or b"", threshold)
+            matches = _with_objects(
+                (record, score) for record, score in found if _ref(record) not in excluded
+            )
     except DatabaseError as error:
         logger.exception("imagex_dedup: upload to %s not checked", model._meta.label)
         return UploadCheck(mode, threshold, analysis, error=f"database_error: {error}")
@@ -167,13 +171,18 @@ def analyse_upload(file: IO[bytes] | bytes) -> Analysis:
     return analyse(data, dedup_settings.load_limits())
 
 
-def _key_of(instance: models.Model | None) -> ImageFingerprint | None:
-    """``find_similar`` leaves out the host object of the record it is given: an unsaved
-    record naming ``instance`` does that for an object being changed."""
-    if instance is None or instance.pk is None:
-        return None
-    content_type = ContentType.objects.get_for_model(instance)
-    return ImageFingerprint(content_type=content_type, object_id=str(instance.pk))
+def _ref(record: ImageFingerprint) -> tuple[int, str]:
+    return (record.content_type_id, record.object_id)
+
+
+def _refs_of(exclude: models.Model | Iterable[models.Model] | None) -> set[tuple[int, str]]:
+    """``(content type id, object id)`` of the saved objects in ``exclude``."""
+    objects = [exclude] if isinstance(exclude, models.Model) else list(exclude or ())
+    return {
+        (ContentType.objects.get_for_model(obj).pk, str(obj.pk))
+        for obj in objects
+        if obj.pk is not None
+    }
 
 
 def _with_objects(found: Iterable[tuple[ImageFingerprint, float]]) -> list[UploadMatch]:

@@ -48,6 +48,8 @@ def test_an_object_never_matches_itself(library):
     flower = library["flower"]
     same = upload("again.jpg", jpeg("flower.jpg", scale=0.7))
     assert check_upload(same, model=Photo, exclude=flower).matches == ()
+    assert check_upload(same, model=Photo, exclude=[library["card"], flower]).matches == ()
+    assert check_upload(same, model=Photo, exclude=[Photo()]).matches[0].object == flower
     assert len(check_upload(same, model=Photo).matches) == 1
 
 
