@@ -14,7 +14,7 @@ from .fingerprint import (
     fingerprint_image,
     fingerprint_many,
 )
-from .grouping import group
+from .grouping import assign, group
 from .keys import index_keys, index_keys_many, query_keys
 from .loading import LoadedImage, LoadLimits, load_image
 from .scoring import DEFAULT_SIMILARITY, compare, compare_many
@@ -30,6 +30,7 @@ __all__ = [
     "LoadLimits",
     "LoadedImage",
     "UnsafeURLError",
+    "assign",
     "check_url_safe",
     "compare",
     "compare_many",

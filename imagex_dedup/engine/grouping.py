@@ -1,25 +1,30 @@
-"""Group near-duplicate fingerprints: connected components of supported "score >= similarity" links.
+"""Group near-duplicate fingerprints: every member matches the group's representative.
 
-Semantics: two images are *linked* when they score >= ``similarity``; a link is *supported* when
-the two images share more than half of the smaller one's linked neighbourhood (itself included);
-groups are the connected components of the supported links. So every member of a group reaches
-every other through a chain of links each scoring >= ``similarity``; the result is a partition,
-deterministic and independent of input order (it depends on the link graph only).
+Semantics (what a reviewer can rely on before a merge deletes all members but one):
 
-Why not plain connected components: one false link (the two views of a stereo pair, an overlay
-that makes one picture look like another) would merge two whole groups; the support rule cuts
-such lone bridges but keeps chains (a crop of a crop) and stars (an original and edits that do not
-match each other). Why not cliques: exact cliques are NP-hard and greedy ones depend on order.
+* two images are *linked* when ``compare`` scores them >= ``similarity``;
+* each group has a *representative*, and every other member is linked to it. Members need not
+  be linked to each other (an original's left crop and right crop both match the original),
+  but nothing joins a group through a chain of other members: two views of one scene that
+  score below the similarity to each other are never grouped because their edited copies link
+  across, unless one of them matches the representative itself;
+* representatives are chosen greedily, most-linked first (ties: higher total score, then the
+  fingerprint bytes, so the input order does not matter): an image becomes a representative
+  unless it is linked to one already chosen. A large family whose members all link to one
+  picture therefore stays one group;
+* every other linked image joins the representative it scores highest with (ties: the one
+  chosen first), so it is in at most one group;
+* an image's group depends only on the images it is connected to through links: images with
+  no link to them, however many, change nothing (for more than :data:`.links.EXACT_MAX`
+  fingerprints, as far as the index finds the links).
 
-Candidate pairs come from an in-memory multi-index (:mod:`.keys`): the 96 low-frequency bits are
-cut into 4 segments of 24 bits; every fingerprint is indexed by the segments of its full hash and
-of its windows, and probed with the segments of its full hash in the 8 dihedral orientations,
-each as is and with any one bit flipped (pigeonhole: any pair within 7 differing bits of those
-96 is a candidate, which includes every pair linked through a side window). Each hit is scored
-for the one combination (orientation, full hash or window) that produced it, vectorised and in
-chunks of probing fingerprints to bound memory; random hits are rejected at once. A pair whose
-score reaches ``similarity`` only through a combination more than 7 low-frequency bits apart can
-be missed: bench/bench_accuracy.py reports how often that happens on real photos.
+Why not connected components: one false link (two views of a stereo pair, an overlay that makes
+one picture look like another) would merge two whole groups, and a chain of edits can join
+pictures that do not match at all. Why not cliques: exact cliques are NP-hard, and a star (an
+original with edits that do not match each other) is one picture. Frames of a video that each
+match the next are one group only as far as they match the representative.
+
+:func:`assign` is the same rule for one new image against existing groups (incremental use).
 """
 
 from __future__ import annotations
@@ -28,189 +33,123 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .fingerprint import Fingerprint
-from .keys import PROBE_FLIPS, SEGMENT_BITS, SEGMENTS, segment_keys, segment_positions
-from .scoring import (
-    CENTRE_TOLERANCE,
-    DEFAULT_SIMILARITY,
-    FULL_BITS,
-    FULL_TOLERANCE,
-    SIDE_TOLERANCE,
-    WINDOW_BITS,
-    Prepared,
-    pair_scores,
-    popcount,
-    prepare,
-    score_from_distance,
-)
-
-# The in-memory index uses the database keys' segment layout and radius-1 probes (keys.py),
-# over the round-robin partition only.
-_POSITIONS = segment_positions(SEGMENTS, SEGMENT_BITS)
-_KEY_SPACE = SEGMENTS << SEGMENT_BITS
-_QUERY_CHUNK = 4096
-_TABLE_MIN_ENTRIES = 1 << 21
-_EXACT_MAX = 64
-_MIN_OVERLAP = 0.5
+from .fingerprint import Fingerprint, fingerprint_rows
+from .links import linked_pairs
+from .scoring import DEFAULT_SIMILARITY, compare_many, prepare
 
 
-def _index(prepared: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sorted keys of every indexed hash (full-hash low frequencies, then windows).
+def _check(similarity: float) -> None:
+    if not 0.0 <= similarity <= 1.0:
+        raise ValueError(f"similarity must be in [0, 1], got {similarity}")
 
-    Returns the hashes (n, hashes per fingerprint, 2), the sorted keys and, for each, its entry
-    ``fingerprint * hashes_per_fingerprint + hash``.
+
+def _priority(rows: np.ndarray, a: np.ndarray, b: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """Linked images, most-linked first; ties by total score, then by fingerprint bytes."""
+    n = len(rows)
+    degree = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
+    total = np.bincount(a, scores, n) + np.bincount(b, scores, n)
+    linked = np.flatnonzero(degree)
+    # lexsort: last key first; the fingerprint bytes (first byte last) break exact ties
+    keys = [rows[linked, k] for k in range(rows.shape[1] - 1, -1, -1)]
+    return linked[np.lexsort([*keys, -total[linked], -degree[linked]])]
+
+
+def _representatives(order: np.ndarray, neighbours: dict[int, dict[int, float]]) -> dict[int, int]:
+    """Greedy pick in ``order``: rank of each image chosen (not linked to an earlier one)."""
+    chosen: dict[int, int] = {}
+    for image in order.tolist():
+        if not any(other in chosen for other in neighbours[image]):
+            chosen[image] = len(chosen)
+    return chosen
+
+
+def _stars(
+    rows: np.ndarray, a: np.ndarray, b: np.ndarray, scores: np.ndarray
+) -> tuple[list[list[int]], dict[int, dict[int, float]]]:
+    """Each representative with the linked images that score highest with it, and the links.
+
+    Stars come in the order their representatives were chosen; a representative whose linked
+    images all chose another one is a star of one.
     """
-    hashes = np.concatenate([prepared.low[:, :1], prepared.windows], axis=1)
-    keys = np.concatenate(  # in chunks: the unpacked bits of all hashes at once take gigabytes
-        [
-            segment_keys(hashes[start : start + _QUERY_CHUNK], _POSITIONS).reshape(-1)
-            for start in range(0, len(hashes), _QUERY_CHUNK)
-        ]
-    )
-    entries = np.repeat(np.arange(hashes.shape[0] * hashes.shape[1], dtype=np.int64), SEGMENTS)
-    order = np.argsort(keys, kind="stable")
-    return hashes, keys[order], entries[order]
+    neighbours: dict[int, dict[int, float]] = {}
+    for x, y, score in zip(a.tolist(), b.tolist(), scores.tolist(), strict=True):
+        neighbours.setdefault(x, {})[y] = score
+        neighbours.setdefault(y, {})[x] = score
+    chosen = _representatives(_priority(rows, a, b, scores), neighbours)
+    stars: dict[int, list[int]] = {image: [image] for image in chosen}
+    for image, linked in neighbours.items():
+        if image not in chosen:
+            best = max(
+                (other for other in linked if other in chosen),
+                key=lambda other: (linked[other], -chosen[other]),
+            )
+            stars[best].append(image)
+    return list(stars.values()), neighbours
 
 
-class _Lookup:
-    """Where each probe's matching entries sit in the sorted keys: ``(first, count)``.
+def _merge_dense(
+    units: list[list[int]], neighbours: dict[int, dict[int, float]]
+) -> list[list[int]]:
+    """Merge units while two of them have more than half of their cross pairs linked.
 
-    Large indexes use a direct-address table over all ``4 * 2**24`` keys (512 MB, one array
-    lookup per probe); small ones a binary search, which is cheaper than building the table.
+    Average linkage over the link graph, starting from the stars: the densest pair merges first
+    (ties: the larger result, then the earlier star), so the outcome does not depend on the
+    input order. A member that does not match the representative thus stays only when the two
+    parts match each other more often than not; two families joined by a few links do not.
     """
-
-    def __init__(self, sorted_keys: np.ndarray) -> None:
-        self.sorted_keys = sorted_keys
-        self.starts: np.ndarray | None = None
-        if len(sorted_keys) >= _TABLE_MIN_ENTRIES:
-            self.starts = np.bincount(sorted_keys + 1, minlength=_KEY_SPACE + 1)
-            np.cumsum(self.starts, out=self.starts)
-
-    def __call__(self, probes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self.starts is not None:
-            first = self.starts[probes]
-            return first, self.starts[probes + 1] - first
-        first = np.searchsorted(self.sorted_keys, probes, side="left")
-        return first, np.searchsorted(self.sorted_keys, probes, side="right") - first
-
-
-def _hits(
-    prepared: Prepared, lookup: _Lookup, entries: np.ndarray, start: int, stop: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(prober, orientation, entry) for every index entry a probe of ``start:stop`` lands on."""
-    exact = segment_keys(prepared.low[start:stop], _POSITIONS)  # (chunk, 8, segments)
-    probes = (exact[..., None] ^ PROBE_FLIPS).reshape(-1)
-    lo, counts = lookup(probes)
-    hit = np.flatnonzero(counts)
-    counts = counts[hit]
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    per_prober = probes.size // (stop - start)
-    source = np.repeat(hit, counts)
-    prober = start + source // per_prober
-    orientation = source % per_prober // (SEGMENTS * len(PROBE_FLIPS))
-    return prober, orientation, entries[np.repeat(lo[hit], counts) + offsets]
-
-
-def _linked_chunk(
-    prepared: Prepared, hashes: np.ndarray, hits: tuple[np.ndarray, ...], similarity: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Keep the hits whose own (orientation, hash) combination scores >= ``similarity``."""
-    prober, orientation, entry = hits
-    other, kind = np.divmod(entry, hashes.shape[1])
-    scores = np.empty(len(prober))
-    full = kind == 0
-    distance = popcount(
-        prepared.full[prober[full], orientation[full]] ^ prepared.full[other[full], 0]
-    )
-    scores[full] = score_from_distance(distance, FULL_BITS, FULL_TOLERANCE)
-    window = ~full
-    distance = popcount(
-        prepared.low[prober[window], orientation[window]] ^ hashes[other[window], kind[window]]
-    )
-    tolerance = np.where(kind[window] == 1, CENTRE_TOLERANCE, SIDE_TOLERANCE)
-    scores[window] = score_from_distance(distance, WINDOW_BITS, tolerance)
-    keep = (scores >= similarity) & (prober != other)
-    return np.minimum(prober, other)[keep], np.maximum(prober, other)[keep]
-
-
-def linked_pairs(
-    prepared: Prepared, similarity: float = DEFAULT_SIMILARITY
-) -> tuple[np.ndarray, np.ndarray]:
-    """Unique pairs (i < j) that share a probed key and score >= ``similarity`` through it.
-
-    Up to ``_EXACT_MAX`` fingerprints every pair is scored with :func:`.scoring.pair_scores`, so
-    small groupings (an API request) agree exactly with ``compare``. Beyond, candidates come from
-    the index and only the (orientation, hash) combination that produced the key match is
-    scored: a pair can only score >= ``similarity`` through combinations within a few
-    low-frequency bits, and the probes find every such combination within 7 bits.
-    """
-    n = len(prepared)
-    if n <= _EXACT_MAX:
-        a, b = np.triu_indices(n, 1)
-        keep = pair_scores(prepared, a, prepared, b) >= similarity
-        return a[keep], b[keep]
-    hashes, sorted_keys, entries = _index(prepared)
-    lookup = _Lookup(sorted_keys)
-    codes = [np.zeros(0, np.int64)]
-    for start in range(0, n, _QUERY_CHUNK):
-        stop = min(n, start + _QUERY_CHUNK)
-        a, b = _linked_chunk(
-            prepared, hashes, _hits(prepared, lookup, entries, start, stop), similarity
-        )
-        codes.append(np.unique(a * np.int64(n) + b))
-    pairs = np.unique(np.concatenate(codes))
-    return pairs // max(n, 1), pairs % max(n, 1)
-
-
-def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Smallest member index of each node's connected component (label propagation)."""
-    labels = np.arange(n)
+    units = [list(members) for members in units]
     while True:
-        low = np.minimum(labels[a], labels[b])
-        updated = labels.copy()
-        np.minimum.at(updated, a, low)
-        np.minimum.at(updated, b, low)
-        updated = updated[updated]
-        if np.array_equal(updated, labels):
-            return labels
-        labels = updated
-
-
-def _supported(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Which links (a[k], b[k]) join images that share most of their near-duplicates.
-
-    A link is kept when the closed neighbourhoods N[x] = {x} + linked(x) of its two ends overlap
-    by more than ``_MIN_OVERLAP`` of the smaller one. Links inside a group of copies, chains
-    (crop of a crop) and stars (an original and its unrelated edits) all pass; a lone bridge
-    between two groups (two views of one scene, two brick walls) does not. Cost: one set
-    intersection per link, bounded by the smaller neighbourhood.
-    """
-    neighbours: dict[int, set[int]] = {}
-    for x, y in zip(a.tolist(), b.tolist(), strict=True):
-        neighbours.setdefault(x, {x}).add(y)
-        neighbours.setdefault(y, {y}).add(x)
-    return np.array(
-        [
-            len(neighbours[x] & neighbours[y])
-            > _MIN_OVERLAP * min(len(neighbours[x]), len(neighbours[y]))
-            for x, y in zip(a.tolist(), b.tolist(), strict=True)
-        ],
-        dtype=bool,
-    )
+        unit_of = {image: u for u, members in enumerate(units) for image in members}
+        cross: dict[tuple[int, int], int] = {}
+        for x, linked in neighbours.items():
+            for y in linked:
+                u, v = unit_of[x], unit_of[y]
+                if u < v:
+                    cross[u, v] = cross.get((u, v), 0) + 1
+        dense = [
+            (count / (len(units[u]) * len(units[v])), len(units[u]) + len(units[v]), -u, -v)
+            for (u, v), count in cross.items()
+            if 2 * count > len(units[u]) * len(units[v])
+        ]
+        if not dense:
+            return units
+        _density, _size, u, v = max(dense)
+        units[-u].extend(units[-v])
+        del units[-v]
 
 
 def group(
     fingerprints: Sequence[Fingerprint | bytes], similarity: float = DEFAULT_SIMILARITY
 ) -> list[list[int]]:
-    """Groups (two or more indices, ascending) of near-duplicates, ordered by first index."""
-    if not 0.0 <= similarity <= 1.0:
-        raise ValueError(f"similarity must be in [0, 1], got {similarity}")
+    """Groups (two or more indices, ascending) of near-duplicates, ordered by first index.
+
+    See the module docstring for what a group guarantees.
+    """
+    _check(similarity)
     prepared = prepare(fingerprints)
-    a, b = linked_pairs(prepared, similarity)
-    keep = _supported(a, b)
-    labels = _components(len(prepared), a[keep], b[keep])
-    members = np.flatnonzero(np.bincount(labels, minlength=len(prepared))[labels] >= 2)
-    groups: dict[int, list[int]] = {}
-    for index in members.tolist():
-        groups.setdefault(int(labels[index]), []).append(index)
-    return [groups[root] for root in sorted(groups)]
+    a, b, scores = linked_pairs(prepared, similarity)
+    stars, neighbours = _stars(fingerprint_rows(fingerprints), a, b, scores)
+    units = _merge_dense(stars, neighbours)
+    return sorted(sorted(members) for members in units if len(members) > 1)
+
+
+def assign(
+    fingerprint: Fingerprint | bytes,
+    representatives: Sequence[Fingerprint | bytes],
+    similarity: float = DEFAULT_SIMILARITY,
+) -> int | None:
+    """Which existing group a new image joins: the index of its representative, or ``None``.
+
+    The incremental form of :func:`group`'s rule: the new image joins the group whose
+    representative it scores highest with, if that score is >= ``similarity``. When it matches
+    two or more representatives it joins only the best one (the earliest in ``representatives``
+    on a tie: pass them oldest first); the groups are never merged through it, as a lone image
+    linking two groups is exactly the bridge the rule refuses. ``None``: it matches no
+    representative and starts a group of its own when a later image matches it.
+    """
+    _check(similarity)
+    if not representatives:
+        return None
+    scores = compare_many(fingerprint, representatives)
+    best = int(np.argmax(scores))  # first of equal maxima
+    return best if scores[best] >= similarity else None

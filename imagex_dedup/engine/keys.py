@@ -39,7 +39,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .fingerprint import WINDOW_SIDE, Fingerprint
-from .scoring import Prepared, prepare
+from .scoring import Prepared, orient_regions, prepare
 
 SEGMENTS = 4
 SEGMENT_BITS = 24
@@ -100,5 +100,5 @@ def index_keys_many(fps: Sequence[Fingerprint | bytes]) -> list[list[int]]:
 def query_keys(fp: Fingerprint | bytes) -> list[int]:
     """Keys to look up for a new fingerprint, covering flips and rotations (sorted, unique)."""
     prepared = prepare([fp])
-    hashes = np.concatenate([prepared.low[0], prepared.oriented_windows[0, :, 0]])
+    hashes = np.concatenate([prepared.low[0], orient_regions(prepared.windows[:, :1])[0, :, 0]])
     return np.unique(segment_keys(hashes, _PARTITIONS)[..., None] ^ PROBE_FLIPS).tolist()

@@ -182,19 +182,18 @@ def _banner(image: Image.Image, rng: Random) -> Image.Image:
     return out.convert("RGB")
 
 
-def _pad_blur(image: Image.Image, rng: Random) -> Image.Image:
-    """The picture centred on a blurred, enlarged copy of itself: a canvas 25 % larger each way
-    (or, one time in three, a square one whose side is 1.25 times the picture's long side)."""
-    w, h = image.size
-    if rng.random() < 1 / 3:
-        canvas = (round(max(w, h) * 1.25),) * 2
-    else:
-        canvas = (round(w * 1.25), round(h * 1.25))
-    background = ImageOps.fit(image, canvas, Image.Resampling.BILINEAR)
-    radius = max(canvas) * rng.uniform(0.02, 0.05)
-    out = background.filter(ImageFilter.GaussianBlur(radius))
-    out.paste(image, ((canvas[0] - w) // 2, (canvas[1] - h) // 2))
-    return out
+def _padded(canvas: Callable[[int, int], tuple[int, int]]) -> Transform:
+    """The picture centred on a blurred copy of itself enlarged to fill ``canvas(w, h)``."""
+
+    def transform(image: Image.Image, rng: Random) -> Image.Image:
+        w, h = image.size
+        size = canvas(w, h)
+        background = ImageOps.fit(image, size, Image.Resampling.BILINEAR)
+        out = background.filter(ImageFilter.GaussianBlur(max(size) * rng.uniform(0.02, 0.05)))
+        out.paste(image, ((size[0] - w) // 2, (size[1] - h) // 2))
+        return out
+
+    return transform
 
 
 def _tilt_angle(rng: Random) -> float:
@@ -281,7 +280,8 @@ TRANSFORMS: dict[str, Transform] = {
     "tilt_mirror": _tilt_mirror,
     "caption": _caption,
     "banner": _banner,
-    "pad_blur": _pad_blur,
+    "pad_blur": _padded(lambda w, h: (round(w * 1.25), round(h * 1.25))),
+    "pad_square": _padded(lambda w, h: (round(max(w, h) * 1.25),) * 2),
     "resize_jpeg": _chain(_resize, _jpeg(40, 80)),
     "crop_jpeg": _chain(_crop_side, _jpeg(50, 80)),
     "border_text": _chain(_border, _text),

@@ -7,8 +7,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imagex_dedup.engine import Fingerprint, compare, fingerprint_image, group
-from imagex_dedup.engine.synthetic import synthetic_fingerprints
+from imagex_dedup.engine import (
+    Fingerprint,
+    assign,
+    compare,
+    compare_many,
+    fingerprint_image,
+    group,
+)
+from imagex_dedup.engine.fingerprint import GRID_BYTES, REGIONS
+from imagex_dedup.engine.synthetic import pack, synthetic_fingerprints
 from imagex_dedup.engine.variants import make_variant
 from tests.engine.conftest import photo
 
@@ -27,36 +35,99 @@ def test_groups_variants_of_each_photo_and_leaves_singletons_out() -> None:
     assert group([fingerprint_image(image) for image in images]) == [[0, 2, 5], [1, 4, 6]]
 
 
-def _fingerprint(full: np.ndarray, windows: np.ndarray) -> Fingerprint:
-    padded = np.concatenate([windows, np.zeros((len(windows), 4), bool)], axis=1)
-    data = bytes([1]) + np.packbits(full).tobytes() + np.packbits(padded, axis=1).tobytes()
-    return Fingerprint.from_bytes(data)
 
 
-def test_a_lone_bridge_does_not_merge_two_groups() -> None:
-    rng = np.random.default_rng(0)
-    base = rng.random(256) < 0.5
-    base[0] = False
-    apart = rng.choice(np.arange(1, 256), 70, replace=False)  # 70 bits: score 0.82
-    other = base.copy()
-    other[apart] ^= True
-    windows_a, windows_b = (rng.random((9, 100)) < 0.5 for _ in range(2))
-    windows_a[:, 0] = windows_b[:, 0] = False
+def _fingerprint(full: np.ndarray, seed: int = 0) -> Fingerprint:
+    """A fingerprint with these full-hash bits; random region hashes and a detailed grid, so
+    pairs match through the full hash alone (score ``1 - 0.16 * distance / (0.25 * 255)``)."""
+    rng = np.random.default_rng(seed)
+    regions = rng.random((REGIONS, 100)) < 0.5
+    regions[:, 0] = False
+    return pack(full, regions, rng.integers(0, 256, GRID_BYTES))
 
-    def copy(bits: np.ndarray, flips: np.ndarray) -> np.ndarray:
-        out = bits.copy()
-        out[flips] ^= True
-        return out
 
-    elsewhere = np.setdiff1d(np.arange(1, 256), apart)
-    cluster_a = [copy(base, apart[:k]) for k in (0, 2, 4)]
-    bridge = copy(base, apart[:20])  # 20 bits from group A, 50 from group B: scores 0.87
-    # B's other members are 16 bits from B's first (linked) but 66 from the bridge (not linked)
-    cluster_b = [other, copy(other, elsewhere[:16]), copy(other, elsewhere[16:32])]
-    fps = [_fingerprint(f, windows_a) for f in [*cluster_a, bridge]]
-    fps += [_fingerprint(f, windows_b) for f in cluster_b]
-    assert compare(fps[3], fps[4]) >= 0.84 > compare(fps[0], fps[4])
-    assert group(fps) == [[0, 1, 2, 3], [4, 5, 6]]
+def _base(seed: int) -> np.ndarray:
+    bits = np.random.default_rng(seed).random(256) < 0.5
+    bits[0] = False
+    return bits
+
+
+def _flipped(bits: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    out = bits.copy()
+    out[positions] ^= True
+    return out
+
+
+def test_two_views_are_not_grouped_through_their_edited_copies() -> None:
+    """A stereo pair: the views score 0.82; each has copies, two of which are edited halfway
+    towards the other view and link to it. Two groups, one per view."""
+    positions = np.random.default_rng(0).permutation(np.arange(1, 256))
+    apart, elsewhere = positions[:70], positions[70:]  # 70 bits apart: score 0.82
+    left = _base(1)
+    views = [left, _flipped(left, apart)]
+    fps = []
+    for view in (0, 1):
+        towards = apart[:22] if view == 0 else apart[-22:]
+        own = elsewhere[60 * view : 60 * view + 60]
+        fps.append(_fingerprint(views[view], seed=len(fps)))
+        for k in range(4):  # plain copies: 6 bits from the view
+            fps.append(_fingerprint(_flipped(views[view], own[6 * k : 6 * k + 6]), len(fps)))
+        for k in range(2):  # 22 bits towards the other view and 10 more: links to both views
+            edit = np.concatenate([towards, own[30 + 10 * k : 40 + 10 * k]])
+            fps.append(_fingerprint(_flipped(views[view], edit), seed=len(fps)))
+    assert compare(fps[0], fps[7]) < 0.84
+    assert compare(fps[5], fps[7]) >= 0.84 and compare(fps[12], fps[0]) >= 0.84
+    assert group(fps) == [list(range(7)), list(range(7, 14))]
+
+
+def test_a_star_stays_one_group_and_a_chain_does_not() -> None:
+    base = _base(2)
+    positions = np.random.default_rng(1).permutation(np.arange(1, 256))
+    star = [base, _flipped(base, positions[:40]), _flipped(base, positions[40:80])]
+    assert compare(_fingerprint(star[1], 1), _fingerprint(star[2], 2)) < 0.84  # edits differ
+    assert group([_fingerprint(bits, seed=i) for i, bits in enumerate(star)]) == [[0, 1, 2]]
+    chain = [_flipped(base, positions[: 40 * k]) for k in range(4)]  # each 40 bits on
+    fps = [_fingerprint(bits, seed=i) for i, bits in enumerate(chain)]
+    assert [compare(fps[k], fps[k + 1]) >= 0.84 for k in range(3)] == [True] * 3
+    groups = group(fps)
+    assert len(groups) == 1 and len(groups[0]) == 3  # the far end is left out
+    assert not {0, 3} <= set(groups[0])
+
+
+def _family(seed: int, size: int) -> list[Fingerprint]:
+    """A picture and ``size - 1`` copies a few bits from it, all linked to each other."""
+    base = _base(seed)
+    rng = np.random.default_rng(seed)
+    copies = [base] + [
+        _flipped(base, rng.choice(np.arange(1, 256), 8, replace=False)) for _ in range(size - 1)
+    ]
+    return [_fingerprint(bits, seed=seed * 100 + i) for i, bits in enumerate(copies)]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**16), st.integers(2, 6), st.integers(0, 90))
+def test_a_group_does_not_depend_on_unrelated_images(seed: int, size: int, extra: int) -> None:
+    own = _family(seed, size) + _family(seed + 1, 3)
+    unrelated, _ = synthetic_fingerprints(extra, seed=seed, planted=extra // 4)
+    assert all(compare_many(fp, own).max() < 0.84 for fp in unrelated)
+    alone = group(own)
+    together = group(own + unrelated)  # beyond 64 fingerprints: the index path
+    assert [g for g in together if g[0] < len(own)] == alone
+    assert alone == [list(range(size)), list(range(size, size + 3))]
+
+
+def test_assign_joins_the_best_matching_representative() -> None:
+    base = _base(3)
+    positions = np.random.default_rng(2).permutation(np.arange(1, 256))
+    near, nearer = _flipped(base, positions[:30]), _flipped(base, positions[:10])
+    representatives = [_fingerprint(near, 1), _fingerprint(nearer, 2), _fingerprint(_base(4), 3)]
+    new = _fingerprint(base, 4)
+    assert assign(new, representatives) == 1
+    assert assign(new, [representatives[0], representatives[0]]) == 0  # tie: the older one
+    assert assign(new, representatives[2:]) is None
+    assert assign(new, []) is None
+    with pytest.raises(ValueError):
+        assign(new, representatives, similarity=-0.1)
 
 
 def test_nothing_to_group() -> None:
