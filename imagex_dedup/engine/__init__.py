@@ -1,12 +1,13 @@
+"""The engine: plain functions for loading, fingerprinting, scoring and grouping images.
+
+No Django here. The URL fetch stack (:mod:`.fetch`, which imports ``requests``) is loaded on
+first use of one of its names, so ``python -m imagex_dedup check`` on files never imports it.
+"""
+
+from importlib import import_module
+from typing import Any
+
 from .errors import EngineError, FetchError, ImageLoadError, UnsafeURLError
-from .fetch import (
-    FetchPolicy,
-    check_url_safe,
-    create_session,
-    fetch_many,
-    fetch_url,
-    iter_fetch,
-)
 from .fingerprint import (
     FINGERPRINT_VERSION,
     Fingerprint,
@@ -47,3 +48,13 @@ __all__ = [
     "load_image",
     "query_keys",
 ]
+
+_FETCH_NAMES = frozenset(
+    {"FetchPolicy", "check_url_safe", "create_session", "fetch_many", "fetch_url", "iter_fetch"}
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FETCH_NAMES:
+        return getattr(import_module(".fetch", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

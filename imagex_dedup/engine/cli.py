@@ -19,15 +19,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from pathlib import Path
-
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from .errors import EngineError
-from .fetch import FetchPolicy, fetch_many
 from .fingerprint import Fingerprint, fingerprint_many
 from .grouping import group
-from .loading import DEFAULT_FORMATS, LoadLimits
+from .loading import LoadLimits, image_extensions
 from .scoring import DEFAULT_SIMILARITY, compare
+
+if TYPE_CHECKING:
+    from .fetch import FetchPolicy
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -57,7 +58,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     inputs = expand_inputs(args.inputs, parser)
-    policy = FetchPolicy(allow_private=args.allow_private_urls)
+    policy = None
+    if any(item.is_url for item in inputs):
+        # The URL stack (requests, urllib3: a third of the start-up) only when a URL is given.
+        from .fetch import FetchPolicy
+
+        policy = FetchPolicy(allow_private=args.allow_private_urls)
     print(json.dumps(check_inputs(inputs, args.similarity, policy)))
     return 0
 
@@ -117,11 +123,7 @@ def expand_inputs(arguments: Sequence[str], parser: argparse.ArgumentParser) -> 
 
 def _image_files(directory: str) -> list[str]:
     """Files under ``directory`` whose extension belongs to an accepted image format."""
-    extensions = {
-        extension
-        for extension, image_format in Image.registered_extensions().items()
-        if image_format in DEFAULT_FORMATS
-    }
+    extensions = image_extensions()
     found = []
     for root, dirs, files in os.walk(directory):
         dirs[:] = [name for name in dirs if not name.startswith(".")]
@@ -133,13 +135,19 @@ def _image_files(directory: str) -> list[str]:
     return sorted(found)
 
 
+def _download(urls: list[str], policy: FetchPolicy | None) -> dict[str, bytes | EngineError]:
+    from .fetch import FetchPolicy, fetch_many
+
+    return dict(zip(urls, fetch_many(urls, policy or FetchPolicy()), strict=True))
+
+
 def fingerprint_inputs(
-    inputs: list[CheckInput], policy: FetchPolicy, limits: LoadLimits | None = None
+    inputs: list[CheckInput], policy: FetchPolicy | None, limits: LoadLimits | None = None
 ) -> list[tuple[CheckInput, Fingerprint]]:
-    """Fetch (each URL once) and fingerprint the inputs; unreadable ones are reported on
-    stderr and left out."""
+    """Fetch (each URL once, under ``policy``: the default one if ``None``) and fingerprint the
+    inputs; unreadable ones are reported on stderr and left out."""
     urls = list(dict.fromkeys(item.location for item in inputs if item.is_url))
-    downloads = dict(zip(urls, fetch_many(urls, policy), strict=True))
+    downloads = _download(urls, policy) if urls else {}
     sources: list[str | bytes | EngineError] = [
         downloads[item.location] if item.is_url else item.location for item in inputs
     ]
@@ -172,7 +180,7 @@ def result_object(
 
 
 def check_inputs(
-    inputs: list[CheckInput], similarity: float, policy: FetchPolicy
+    inputs: list[CheckInput], similarity: float, policy: FetchPolicy | None
 ) -> dict[str, object]:
     """The ``Result`` object for the inputs; unreadable ones are reported on stderr, left out."""
     return result_object(inputs, fingerprint_inputs(inputs, policy), similarity)

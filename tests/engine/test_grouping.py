@@ -35,8 +35,6 @@ def test_groups_variants_of_each_photo_and_leaves_singletons_out() -> None:
     assert group([fingerprint_image(image) for image in images]) == [[0, 2, 5], [1, 4, 6]]
 
 
-
-
 def _fingerprint(full: np.ndarray, seed: int = 0) -> Fingerprint:
     """A fingerprint with these full-hash bits; random region hashes and a detailed grid, so
     pairs match through the full hash alone (score ``1 - 0.16 * distance / (0.25 * 255)``)."""
