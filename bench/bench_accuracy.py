@@ -6,6 +6,10 @@ original. Pairwise precision/recall over *all* pairs of images (original-variant
 variant-variant), per-transform recall on original-variant pairs, a threshold sweep, the closest
 negatives, and the recall of the database keys (``keys.py``) on pairs scoring >= 0.84.
 
+Low-detail pictures: every original cut into a 5x5 grid of tiles (many near-blank or one-edge),
+and the pairs of tiles from different originals that score >= 0.84 counted (every such pair is
+false).
+
 Groups (``group()`` at the default threshold) are scored as a pairwise same-group decision
 (precision, recall, F1 over all pairs), per transform (a variant in its original's group), and by
 the groups that mix two originals, each listed with the transforms that joined it.
@@ -177,6 +181,33 @@ def report_groups(
     print("  " + ", ".join(f"{t} {np.mean(hits):.2f}" for t, hits in per_transform.items()))
 
 
+def tiles(images: list, per_side: int = 5) -> tuple[list, np.ndarray]:
+    """Each image cut into ``per_side`` x ``per_side`` tiles, with the index of its image."""
+    cut, owner = [], []
+    for label, image in enumerate(images):
+        w, h = image.size
+        for row in range(per_side):
+            for column in range(per_side):
+                box = (w * column // per_side, h * row // per_side)
+                box += (w * (column + 1) // per_side, h * (row + 1) // per_side)
+                cut.append(image.crop(box))
+                owner.append(label)
+    return cut, np.array(owner)
+
+
+def report_tiles(images: list) -> None:
+    pieces, owner = tiles(images)
+    similarity = engine_similarity([fingerprint_image(piece) for piece in pieces])
+    ia, ib = np.triu_indices(len(pieces), 1)
+    different = owner[ia] != owner[ib]
+    false = similarity[ia, ib][different] >= DEFAULT_SIMILARITY
+    print("\n## Low-detail pictures: tiles of different originals")
+    print(
+        f"- {len(pieces)} tiles, {int(different.sum())} pairs from different originals: "
+        f"{int(false.sum())} score >= {DEFAULT_SIMILARITY} ({false.mean():.1e} per pair)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seed", type=int, default=1)
@@ -272,6 +303,9 @@ def main() -> None:
         f"query keys: mean {np.mean(query_sizes):.1f}, max {max(query_sizes)}"
     )
     report_groups(data, fps, engine, truth, upper)
+    report_tiles(
+        [img for img, t in zip(data.images, data.transforms, strict=True) if t == "original"]
+    )
 
     print("\n## Time (fingerprint or hash all images, single process)")
     for m in methods:

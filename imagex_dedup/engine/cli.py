@@ -18,7 +18,6 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import EngineError
@@ -130,7 +129,7 @@ def _image_files(directory: str) -> list[str]:
         found.extend(
             os.path.join(root, name)
             for name in files
-            if not name.startswith(".") and Path(name).suffix.lower() in extensions
+            if not name.startswith(".") and os.path.splitext(name)[1].lower() in extensions
         )
     return sorted(found)
 

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -321,6 +320,10 @@ def fingerprint_many(
     if workers > 1 and len(pooled) >= _POOL_MIN:
         jobs = [(sources[i], limits) for i in pooled]
         chunksize = max(1, min(64, len(jobs) // (workers * 4)))
+        # imported here: concurrent.futures (and the logging it loads) is start-up time that a
+        # single image does not need
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for i, result in zip(
                 pooled, pool.map(_fingerprint_or_error, jobs, chunksize=chunksize), strict=True
