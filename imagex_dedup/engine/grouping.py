@@ -1,34 +1,37 @@
-"""Group near-duplicate fingerprints: every member matches the group's representative.
+"""Group near-duplicate fingerprints without bridges: stars around representatives, merged
+only where most of their pairs match.
 
 Semantics (what a reviewer can rely on before a merge deletes all members but one):
 
 * two images are *linked* when ``compare`` scores them >= ``similarity``;
-* each group has a *representative*, and every other member is linked to it. Members need not
-  be linked to each other (an original's left crop and right crop both match the original),
-  but nothing joins a group through a chain of other members: two views of one scene that
-  score below the similarity to each other are never grouped because their edited copies link
-  across, unless one of them matches the representative itself;
-* representatives are chosen greedily, most-linked first (ties: higher total score, then the
-  fingerprint bytes, so the input order does not matter): an image becomes a representative
-  unless it is linked to one already chosen. A large family whose members all link to one
-  picture therefore stays one group;
-* every other linked image joins the representative it scores highest with (ties: the one
-  chosen first), so it is in at most one group;
-* an image's group depends only on the images it is connected to through links: images with
-  no link to them, however many, change nothing (for more than :data:`.links.EXACT_MAX`
-  fingerprints, as far as the index finds the links).
+* *stars*: representatives are chosen greedily, most-linked first (ties: higher total score,
+  then the fingerprint bytes, so the input order does not matter); an image becomes a
+  representative unless it is linked to one already chosen, and every other linked image joins
+  the representative it scores highest with (ties: the one chosen first). Every member of a
+  star is linked to its representative; members need not be linked to each other (an
+  original's left crop and right crop both match the original);
+* two parts (stars, or parts merged before) become one group only when more than half of the
+  pairs between them are linked, densest first (average linkage on the link graph). So a
+  family of copies that mostly match each other stays one group, while two views of one
+  scene that score below the similarity to each other stay apart even when a few of their
+  edited copies link across, and a chain (a crop of a crop of a crop) does not pull its far
+  end in;
+* an image is in at most one group, and its group depends only on the images connected to it
+  through links: images with no link to them, however many, change nothing (for more than
+  :data:`.links.EXACT_MAX` fingerprints, as far as the index finds the links).
 
 Why not connected components: one false link (two views of a stereo pair, an overlay that makes
-one picture look like another) would merge two whole groups, and a chain of edits can join
-pictures that do not match at all. Why not cliques: exact cliques are NP-hard, and a star (an
-original with edits that do not match each other) is one picture. Frames of a video that each
-match the next are one group only as far as they match the representative.
+one picture look like another) merges two whole groups, and a chain of edits joins pictures
+that do not match at all. Why not cliques: exact cliques are NP-hard, and a star (an original
+with edits that do not match each other) is one picture. Consecutive frames of a video that
+each match the next are one group as far as the parts match each other mostly.
 
-:func:`assign` is the same rule for one new image against existing groups (incremental use).
+:func:`assign` is the rule for one new image against existing groups (incremental use).
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 
 import numpy as np
@@ -88,34 +91,48 @@ def _stars(
 
 
 def _merge_dense(
-    units: list[list[int]], neighbours: dict[int, dict[int, float]]
+    stars: list[list[int]], neighbours: dict[int, dict[int, float]]
 ) -> list[list[int]]:
-    """Merge units while two of them have more than half of their cross pairs linked.
+    """Merge parts while two of them have more than half of their cross pairs linked.
 
     Average linkage over the link graph, starting from the stars: the densest pair merges first
-    (ties: the larger result, then the earlier star), so the outcome does not depend on the
-    input order. A member that does not match the representative thus stays only when the two
-    parts match each other more often than not; two families joined by a few links do not.
+    (ties: the larger result, then the earlier stars), so the outcome does not depend on the
+    input order. Cross-link counts are updated on each merge and candidates kept in a heap
+    (stale entries skipped), so the cost grows with the links, not with their square.
     """
-    units = [list(members) for members in units]
-    while True:
-        unit_of = {image: u for u, members in enumerate(units) for image in members}
-        cross: dict[tuple[int, int], int] = {}
-        for x, linked in neighbours.items():
-            for y in linked:
-                u, v = unit_of[x], unit_of[y]
-                if u < v:
-                    cross[u, v] = cross.get((u, v), 0) + 1
-        dense = [
-            (count / (len(units[u]) * len(units[v])), len(units[u]) + len(units[v]), -u, -v)
-            for (u, v), count in cross.items()
-            if 2 * count > len(units[u]) * len(units[v])
-        ]
-        if not dense:
-            return units
-        _density, _size, u, v = max(dense)
-        units[-u].extend(units[-v])
-        del units[-v]
+    parts = {rank: list(members) for rank, members in enumerate(stars)}
+    part_of = {image: rank for rank, members in parts.items() for image in members}
+    cross: dict[int, dict[int, int]] = {rank: {} for rank in parts}
+    for x, linked in neighbours.items():
+        for y in linked:
+            u, v = part_of[x], part_of[y]
+            if u != v:
+                cross[u][v] = cross[u].get(v, 0) + 1  # symmetric: links are listed both ways
+    heap: list[tuple[float, int, int, int, int]] = []
+
+    def push(u: int, v: int) -> None:
+        pairs = len(parts[u]) * len(parts[v])
+        if 2 * cross[u][v] > pairs:
+            size = len(parts[u]) + len(parts[v])
+            u, v = min(u, v), max(u, v)
+            heapq.heappush(heap, (-cross[u][v] / pairs, -size, u, v, pairs))
+
+    for u in cross:
+        for v in cross[u]:
+            if u < v:
+                push(u, v)
+    while heap:
+        *_, u, v, pairs = heapq.heappop(heap)
+        if u not in parts or v not in parts or len(parts[u]) * len(parts[v]) != pairs:
+            continue  # stale: a part grew since (its links to the other changed with it)
+        parts[u].extend(parts.pop(v))
+        for w, links in cross.pop(v).items():
+            del cross[w][v]
+            if w != u:
+                cross[u][w] = cross[w][u] = cross[u].get(w, 0) + links
+        for w in cross[u]:
+            push(u, w)
+    return list(parts.values())
 
 
 def group(

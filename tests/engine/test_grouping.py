@@ -197,3 +197,36 @@ def test_groups_are_disjoint() -> None:
     groups = group(fps, similarity=0.7)
     for a, b in itertools.combinations(groups, 2):
         assert not set(a) & set(b)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**16), st.lists(st.integers(1, 6), min_size=2, max_size=5), st.randoms())
+def test_families_with_bridges_group_the_same_in_any_order(seed: int, sizes, rnd) -> None:
+    """Families of copies plus copies halfway between two families (bridges): the groups do
+    not depend on the input order, each is connected, and none holds two whole families."""
+    fps, family = [], []
+    for k, size in enumerate(sizes):
+        members = _family(seed + 7 * k, size)
+        fps += members
+        family += [k] * len(members)
+    rng = np.random.default_rng(seed)
+    for _ in range(len(sizes)):
+        a, b = rng.choice(len(sizes), 2, replace=False)
+        base_a, base_b = _base(seed + 7 * a), _base(seed + 7 * b)
+        differ = np.flatnonzero(base_a != base_b)
+        fps.append(_fingerprint(_flipped(base_a, differ[: len(differ) // 2]), seed + len(fps)))
+        family.append(-1)
+    order = list(range(len(fps)))
+    rnd.shuffle(order)
+    groups = group(fps)
+    assert _relabelled(group([fps[i] for i in order]), order) == {frozenset(g) for g in groups}
+    for members in groups:
+        for member in members:
+            others = [fps[i] for i in members if i != member]
+            assert compare_many(fps[member], others).max() >= 0.84  # linked within its group
+        whole = {
+            k
+            for k in set(family) - {-1}
+            if family.count(k) > 1 and all(i in members for i, f in enumerate(family) if f == k)
+        }
+        assert len(whole) <= 1
