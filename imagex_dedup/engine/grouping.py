@@ -1,30 +1,28 @@
-"""Group near-duplicate fingerprints without bridges: stars around representatives, merged
-only where most of their pairs match.
+"""Group near-duplicate fingerprints without bridges: average linkage on the links.
 
 Semantics (what a reviewer can rely on before a merge deletes all members but one):
 
 * two images are *linked* when ``compare`` scores them >= ``similarity``;
-* *stars*: representatives are chosen greedily, most-linked first (ties: higher total score,
-  then the fingerprint bytes, so the input order does not matter); an image becomes a
-  representative unless it is linked to one already chosen, and every other linked image joins
-  the representative it scores highest with (ties: the one chosen first). Every member of a
-  star is linked to its representative; members need not be linked to each other (an
-  original's left crop and right crop both match the original);
-* two parts (stars, or parts merged before) become one group only when more than half of the
-  pairs between them are linked, densest first (average linkage on the link graph). So a
-  family of copies that mostly match each other stays one group, while two views of one
-  scene that score below the similarity to each other stay apart even when a few of their
-  edited copies link across, and a chain (a crop of a crop of a crop) does not pull its far
-  end in;
+* every linked image starts as a part of its own; two parts merge when more than
+  :data:`MIN_DENSITY` of the pairs between them are linked, the densest pair of parts first
+  (ties: the higher mean score of their links, then the parts' fingerprint bytes, so the input
+  order does not matter), until no pair of parts qualifies. Members need not all be linked to
+  each other (an original's left crop and right crop both match the original), but each part
+  that joined a group was linked to a good share of it;
+* so a family of copies that mostly match each other is one group, while two views of one
+  scene that score below the similarity to each other stay apart even when some of their edited
+  copies link across (each such copy joins the view it matches best), an image that matches two
+  families does not pull them together, and a chain (a crop of a crop of a crop) does not pull
+  its far end in;
 * an image is in at most one group, and its group depends only on the images connected to it
   through links: images with no link to them, however many, change nothing (for more than
   :data:`.links.EXACT_MAX` fingerprints, as far as the index finds the links).
 
 Why not connected components: one false link (two views of a stereo pair, an overlay that makes
 one picture look like another) merges two whole groups, and a chain of edits joins pictures
-that do not match at all. Why not cliques: exact cliques are NP-hard, and a star (an original
-with edits that do not match each other) is one picture. Consecutive frames of a video that
-each match the next are one group as far as the parts match each other mostly.
+that do not match at all. Why not cliques: exact cliques are NP-hard, and a family whose edits
+do not all match each other is still one picture. Consecutive frames of a video that each match
+the next are one group as far as they mostly match each other.
 
 :func:`assign` is the rule for one new image against existing groups (incremental use).
 """
@@ -40,97 +38,64 @@ from .fingerprint import Fingerprint, fingerprint_rows
 from .links import linked_pairs
 from .scoring import DEFAULT_SIMILARITY, compare_many, prepare
 
+MIN_DENSITY = 1 / 3
+"""Two parts merge when more than this fraction of the pairs between them are linked: two views
+of one scene whose edits link across a few times stay apart, the far end of a chain too."""
+
 
 def _check(similarity: float) -> None:
     if not 0.0 <= similarity <= 1.0:
         raise ValueError(f"similarity must be in [0, 1], got {similarity}")
 
 
-def _priority(rows: np.ndarray, a: np.ndarray, b: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Linked images, most-linked first; ties by total score, then by fingerprint bytes."""
-    n = len(rows)
-    degree = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
-    total = np.bincount(a, scores, n) + np.bincount(b, scores, n)
-    linked = np.flatnonzero(degree)
-    # lexsort: last key first; the fingerprint bytes (first byte last) break exact ties
-    keys = [rows[linked, k] for k in range(rows.shape[1] - 1, -1, -1)]
-    return linked[np.lexsort([*keys, -total[linked], -degree[linked]])]
+def _canonical_rank(rows: np.ndarray) -> np.ndarray:
+    """Rank of each fingerprint by its bytes (then by index): a tie-break independent of order."""
+    return np.argsort(np.lexsort(rows.T[::-1]))
 
 
-def _representatives(order: np.ndarray, neighbours: dict[int, dict[int, float]]) -> dict[int, int]:
-    """Greedy pick in ``order``: rank of each image chosen (not linked to an earlier one)."""
-    chosen: dict[int, int] = {}
-    for image in order.tolist():
-        if not any(other in chosen for other in neighbours[image]):
-            chosen[image] = len(chosen)
-    return chosen
-
-
-def _stars(
-    rows: np.ndarray, a: np.ndarray, b: np.ndarray, scores: np.ndarray
-) -> tuple[list[list[int]], dict[int, dict[int, float]]]:
-    """Each representative with the linked images that score highest with it, and the links.
-
-    Stars come in the order their representatives were chosen; a representative whose linked
-    images all chose another one is a star of one.
-    """
-    neighbours: dict[int, dict[int, float]] = {}
-    for x, y, score in zip(a.tolist(), b.tolist(), scores.tolist(), strict=True):
-        neighbours.setdefault(x, {})[y] = score
-        neighbours.setdefault(y, {})[x] = score
-    chosen = _representatives(_priority(rows, a, b, scores), neighbours)
-    stars: dict[int, list[int]] = {image: [image] for image in chosen}
-    for image, linked in neighbours.items():
-        if image not in chosen:
-            best = max(
-                (other for other in linked if other in chosen),
-                key=lambda other: (linked[other], -chosen[other]),
-            )
-            stars[best].append(image)
-    return list(stars.values()), neighbours
-
-
-def _merge_dense(
-    stars: list[list[int]], neighbours: dict[int, dict[int, float]]
+def _average_linkage(
+    a: np.ndarray, b: np.ndarray, scores: np.ndarray, rank: np.ndarray
 ) -> list[list[int]]:
-    """Merge parts while two of them have more than half of their cross pairs linked.
+    """Parts left when no two have more than ``MIN_DENSITY`` of their cross pairs linked.
 
-    Average linkage over the link graph, starting from the stars: the densest pair merges first
-    (ties: the larger result, then the earlier stars), so the outcome does not depend on the
-    input order. Cross-link counts are updated on each merge and candidates kept in a heap
-    (stale entries skipped), so the cost grows with the links, not with their square.
+    Cross-link counts and score sums are updated on each merge and candidate merges kept in a
+    heap (stale entries skipped), so the cost grows with the links, not with their square.
     """
-    parts = {rank: list(members) for rank, members in enumerate(stars)}
-    part_of = {image: rank for rank, members in parts.items() for image in members}
-    cross: dict[int, dict[int, int]] = {rank: {} for rank in parts}
-    for x, linked in neighbours.items():
-        for y in linked:
-            u, v = part_of[x], part_of[y]
-            if u != v:
-                cross[u][v] = cross[u].get(v, 0) + 1  # symmetric: links are listed both ways
-    heap: list[tuple[float, int, int, int, int]] = []
+    parts: dict[int, list[int]] = {}
+    first: dict[int, int] = {}  # a part's canonical rank: its smallest member rank
+    links: dict[int, dict[int, list[float]]] = {}  # part -> part -> [count, score sum]
+    for x, y, score in zip(a.tolist(), b.tolist(), scores.tolist(), strict=True):
+        for u, v in ((x, y), (y, x)):
+            parts.setdefault(u, [u])
+            first.setdefault(u, int(rank[u]))
+            links.setdefault(u, {})[v] = [1, score]
+    heap: list[tuple[float, float, int, int, int, int, int]] = []
 
     def push(u: int, v: int) -> None:
         pairs = len(parts[u]) * len(parts[v])
-        if 2 * cross[u][v] > pairs:
-            size = len(parts[u]) + len(parts[v])
-            u, v = min(u, v), max(u, v)
-            heapq.heappush(heap, (-cross[u][v] / pairs, -size, u, v, pairs))
+        count, total = links[u][v]
+        if count > MIN_DENSITY * pairs:
+            low, high = sorted((first[u], first[v]))
+            heapq.heappush(heap, (-count / pairs, -total / count, low, high, u, v, pairs))
 
-    for u in cross:
-        for v in cross[u]:
-            if u < v:
+    for u, linked in links.items():
+        for v in linked:
+            if first[u] < first[v]:
                 push(u, v)
     while heap:
         *_, u, v, pairs = heapq.heappop(heap)
         if u not in parts or v not in parts or len(parts[u]) * len(parts[v]) != pairs:
             continue  # stale: a part grew since (its links to the other changed with it)
         parts[u].extend(parts.pop(v))
-        for w, links in cross.pop(v).items():
-            del cross[w][v]
+        first[u] = min(first[u], first.pop(v))
+        for w, (count, total) in links.pop(v).items():
+            del links[w][v]
             if w != u:
-                cross[u][w] = cross[w][u] = cross[u].get(w, 0) + links
-        for w in cross[u]:
+                merged = links[u].setdefault(w, [0, 0.0])
+                merged[0] += count
+                merged[1] += total
+                links[w][u] = merged
+        for w in links[u]:
             push(u, w)
     return list(parts.values())
 
@@ -145,9 +110,9 @@ def group(
     _check(similarity)
     prepared = prepare(fingerprints)
     a, b, scores = linked_pairs(prepared, similarity)
-    stars, neighbours = _stars(fingerprint_rows(fingerprints), a, b, scores)
-    units = _merge_dense(stars, neighbours)
-    return sorted(sorted(members) for members in units if len(members) > 1)
+    rank = _canonical_rank(fingerprint_rows(fingerprints))
+    parts = _average_linkage(a, b, scores, rank)
+    return sorted(sorted(members) for members in parts if len(members) > 1)
 
 
 def assign(

@@ -20,14 +20,18 @@ tolerance and 1.0 at distance 0::
 
 A sixth kind compares the *grids* of mean luminances by rank: the mean absolute rank difference
 of the cells, leaving out the :data:`GRID_IGNORED` cells that differ most (an overlay, the
-corners of a tilt), in rank units. It scores like the others, against :data:`GRID_TOLERANCE`.
+corners of a tilt), in rank units. It scores like the others, against :data:`GRID_TOLERANCE`,
+and counts only when both grids vary well (:data:`GRID_SPREAD`): the ranks of smooth cells are
+decided by noise.
 
 **Low-detail pictures.** When either grid varies little (median absolute deviation of the cell
 means below :data:`LOW_DETAIL` levels: near-blank, dark and flat, or one smooth gradient), the
 hash signs are decided by whatever little structure there is, or by an overlay: two different
-dark photos with the same caption box in one corner get the same full hash. For such pairs the
-grids must agree as well: the score is capped by the grid distance against the looser
-:data:`VETO_TOLERANCE` (0.84 exactly at it, proportionally less beyond).
+dark photos with the same caption box in one corner get the same full hash. Such pairs are
+matched strictly: the grids must agree as well (the score is capped by the grid distance
+against the looser :data:`VETO_TOLERANCE`: 0.84 exactly at it, proportionally less beyond), and
+a *blank* picture (:data:`BLANK`) matches through the whole-picture kinds only, since a blank
+band or corner looks like any other.
 
 The result is clipped to [0, 1]. Calibration (bench/bench_accuracy.py): the tolerances sit just
 below the closest *different* pictures measured on the labelled set (a stereo pair, two views of
@@ -71,6 +75,10 @@ VETO_TOLERANCE = 10.0
 """Mean rank difference at which a low-detail pair's score is capped to 0.84."""
 LOW_DETAIL = 8.0
 """Median absolute deviation (0-255) of the grid below which a picture counts as low-detail."""
+GRID_SPREAD = 24.0
+"""Median absolute deviation (0-255) both grids need for the grid kind to count."""
+BLANK = 1.5
+"""Median absolute deviation (0-255) below which a grid counts as blank."""
 _SLOPE = 1.0 - DEFAULT_SIMILARITY
 
 FULL_BITS = FULL_SIDE * FULL_SIDE - 1
@@ -301,19 +309,25 @@ def pair_scores(a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray) -> np.
     full = popcount(a.full[ia] ^ b.full[ib, :1]).min(axis=1)
     centre, side, masked, tilt = _region_distances(a, ia, b, ib)
     grid = grid_distance(a, ia, b, ib)
-    scores = np.maximum.reduce(
+    aligned = np.maximum.reduce(
         [
             score_from_distance(full, FULL_BITS, FULL_TOLERANCE),
             score_from_distance(centre, WINDOW_BITS, CENTRE_TOLERANCE),
             score_from_distance(side, WINDOW_BITS, SIDE_TOLERANCE),
-            score_from_distance(masked, WINDOW_BITS, MASKED_TOLERANCE),
-            score_from_distance(tilt, WINDOW_BITS, TILT_TOLERANCE),
-            score_from_distance(grid, 1, GRID_TOLERANCE),
         ]
     )
-    low_detail = np.minimum(a.spread[ia], b.spread[ib]) < LOW_DETAIL
-    veto = score_from_distance(grid, 1, VETO_TOLERANCE)
-    return np.clip(np.where(low_detail, np.minimum(scores, veto), scores), 0.0, 1.0)
+    partial = np.maximum(
+        score_from_distance(masked, WINDOW_BITS, MASKED_TOLERANCE),
+        score_from_distance(tilt, WINDOW_BITS, TILT_TOLERANCE),
+    )
+    spread = np.minimum(a.spread[ia], b.spread[ib])
+    grid_kind = np.where(spread >= GRID_SPREAD, score_from_distance(grid, 1, GRID_TOLERANCE), 0.0)
+    detailed = np.maximum.reduce([aligned, partial, grid_kind])
+    # low detail: no grid kind, no partial kinds for a blank picture (a blank band or corner
+    # matches any other), and the grids must agree
+    strict = np.maximum(aligned, np.where(spread < BLANK, 0.0, partial))
+    low = np.minimum(strict, score_from_distance(grid, 1, VETO_TOLERANCE))
+    return np.clip(np.where(spread < LOW_DETAIL, low, detailed), 0.0, 1.0)
 
 
 def compare_many(
