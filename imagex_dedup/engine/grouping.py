@@ -24,7 +24,8 @@ that do not match at all. Why not cliques: exact cliques are NP-hard, and a fami
 do not all match each other is still one picture. Consecutive frames of a video that each match
 the next are one group as far as they mostly match each other.
 
-:func:`assign` is the rule for one new image against existing groups (incremental use).
+:func:`assign` is the rule for one new image against existing groups (incremental use): it
+joins the one whose representative it matches best, and never merges two.
 """
 
 from __future__ import annotations
@@ -122,11 +123,12 @@ def assign(
 ) -> int | None:
     """Which existing group a new image joins: the index of its representative, or ``None``.
 
-    The incremental form of :func:`group`'s rule: the new image joins the group whose
+    For incremental use, where each stored group is stood for by one fingerprint (its
+    representative, e.g. the member a reviewer would keep): the new image joins the group whose
     representative it scores highest with, if that score is >= ``similarity``. When it matches
     two or more representatives it joins only the best one (the earliest in ``representatives``
     on a tie: pass them oldest first); the groups are never merged through it, as a lone image
-    linking two groups is exactly the bridge the rule refuses. ``None``: it matches no
+    linking two groups is exactly the bridge :func:`group` refuses. ``None``: it matches no
     representative and starts a group of its own when a later image matches it.
     """
     _check(similarity)

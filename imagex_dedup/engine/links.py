@@ -68,17 +68,18 @@ def _index(prepared: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 class _Lookup:
     """Exact matches of probes in the sorted keys, through a bucket table sized to the index.
 
-    The table addresses the top bits of a key: about two buckets per indexed key (a power of
-    two), so its memory grows with the index and a probe costs one array lookup plus the few
-    keys of its bucket; from 2**25 keys on it is a direct-address table over every key.
+    The table addresses the top bits of a key: two to four buckets per indexed key (a power of
+    two), so its memory grows with the index (at most 16 bytes per key) and a probe costs one
+    array lookup plus the few keys of its bucket; from 2**24 keys on it is a direct-address
+    table over every key (256 MB).
     """
 
     def __init__(self, sorted_keys: np.ndarray) -> None:
         self.sorted_keys = sorted_keys
-        bucket_bits = min(_KEY_BITS, max(1, len(sorted_keys)).bit_length() + 1)
+        bucket_bits = min(_KEY_BITS, max(1, len(sorted_keys)).bit_length() + 2)
         self.shift = _KEY_BITS - bucket_bits
         counts = np.bincount(sorted_keys >> self.shift, minlength=1 << bucket_bits)
-        self.starts = np.concatenate([[0], np.cumsum(counts)])
+        self.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
 
     def __call__(self, probes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(probe index, position in the sorted keys) of every exact match."""
@@ -114,7 +115,7 @@ def _hits(
     plain = keys[:, :, 1:].reshape(chunk, orientations, -1)
     probes = np.concatenate([flipped, plain], axis=2)  # (chunk, 8, per orientation)
     per_orientation = probes.shape[2]
-    source, position = lookup(probes.reshape(-1))
+    source, position = lookup(probes.reshape(-1).astype(np.int32))
     prober, rest = np.divmod(source, orientations * per_orientation)
     orientation, slot = np.divmod(rest, per_orientation)
     low_slots = SEGMENTS * len(PROBE_FLIPS)
