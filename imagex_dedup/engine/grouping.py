@@ -39,9 +39,10 @@ from .fingerprint import Fingerprint, fingerprint_rows
 from .links import linked_pairs
 from .scoring import DEFAULT_SIMILARITY, compare_many, prepare
 
-MIN_DENSITY = 1 / 3
-"""Two parts merge when more than this fraction of the pairs between them are linked: two views
-of one scene whose edits link across a few times stay apart, the far end of a chain too."""
+MIN_DENSITY = 0.5
+"""Two parts merge when more than this fraction of the pairs between them are linked (most of
+them): two views of one scene whose edits link across a few times stay apart, and so do two
+pictures that each match a third one but not each other."""
 
 
 def _check(similarity: float) -> None:
