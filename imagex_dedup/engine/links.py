@@ -43,7 +43,7 @@ the centred windows' tolerance, far below the ~50 bits of unrelated hashes."""
 # over the round-robin partition only.
 _POSITIONS = segment_positions(SEGMENTS, SEGMENT_BITS)
 _KEY_BITS = (SEGMENTS << SEGMENT_BITS).bit_length() - 1
-_QUERY_CHUNK = 4096
+_QUERY_CHUNK = 1024
 _SCORE_CHUNK = 20_000
 
 
@@ -69,17 +69,19 @@ class _Lookup:
     """Exact matches of probes in the sorted keys, through a bucket table sized to the index.
 
     The table addresses the top bits of a key: two to four buckets per indexed key (a power of
-    two), so its memory grows with the index (at most 16 bytes per key) and a probe costs one
-    array lookup plus the few keys of its bucket; from 2**24 keys on it is a direct-address
-    table over every key (256 MB).
+    two), so its memory grows with the index (at most 16 bytes per key, and 32 while it is
+    built) and a probe costs one array lookup plus the few keys of its bucket; from 2**25 keys
+    on it is a direct-address table over every key (256 MB).
     """
 
     def __init__(self, sorted_keys: np.ndarray) -> None:
         self.sorted_keys = sorted_keys
-        bucket_bits = min(_KEY_BITS, max(1, len(sorted_keys)).bit_length() + 2)
+        bucket_bits = min(_KEY_BITS, max(1, len(sorted_keys)).bit_length() + 1)
         self.shift = _KEY_BITS - bucket_bits
         counts = np.bincount(sorted_keys >> self.shift, minlength=1 << bucket_bits)
-        self.starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        np.cumsum(counts, out=counts)
+        self.starts = np.zeros(len(counts) + 1, np.int32)
+        self.starts[1:] = counts
 
     def __call__(self, probes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(probe index, position in the sorted keys) of every exact match."""
