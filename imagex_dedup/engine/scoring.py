@@ -24,14 +24,15 @@ corners of a tilt), in rank units. It scores like the others, against :data:`GRI
 and counts only when both grids vary well (:data:`GRID_SPREAD`): the ranks of smooth cells are
 decided by noise.
 
-**Low-detail pictures.** When either grid varies little (median absolute deviation of the cell
-means below :data:`LOW_DETAIL` levels: near-blank, dark and flat, or one smooth gradient), the
+**Low-detail pictures.** When either grid varies little (its spread, see :class:`Prepared`,
+below :data:`LOW_DETAIL` levels: near-blank, dark and flat, or one smooth gradient), the
 hash signs are decided by whatever little structure there is, or by an overlay: two different
 dark photos with the same caption box in one corner get the same full hash. Such pairs are
-matched strictly: the grids must agree as well (the score is capped by the grid distance
-against the looser :data:`VETO_TOLERANCE`: 0.84 exactly at it, proportionally less beyond), and
-a *blank* picture (:data:`BLANK`) matches through the whole-picture kinds only, since a blank
-band or corner looks like any other.
+matched strictly: unless the whole pictures nearly coincide (:data:`NEAR_IDENTICAL`), the grids
+must agree as well (the score is capped by the grid distance against the looser
+:data:`VETO_TOLERANCE`: 0.84 exactly at it, proportionally less beyond), and a *blank* picture
+(:data:`BLANK`) matches through the whole-picture kinds only, since a blank band or corner looks
+like any other.
 
 The result is clipped to [0, 1]. Calibration (bench/bench_accuracy.py): the tolerances sit just
 below the closest *different* pictures measured on the labelled set (a stereo pair, two views of
@@ -71,14 +72,16 @@ GRID_IGNORED = 12
 """Grid cells left out of a grid comparison: the ones that differ most in rank."""
 GRID_TOLERANCE = 2.5
 """Mean rank difference (of 64 cells) of the kept cells at which the grid kind scores 0.84."""
-VETO_TOLERANCE = 10.0
+VETO_TOLERANCE = 8.0
 """Mean rank difference at which a low-detail pair's score is capped to 0.84."""
 LOW_DETAIL = 8.0
-"""Median absolute deviation (0-255) of the grid below which a picture counts as low-detail."""
+"""Grid spread (levels 0-255, see :class:`Prepared`) below which a picture is low-detail."""
 GRID_SPREAD = 24.0
-"""Median absolute deviation (0-255) both grids need for the grid kind to count."""
+"""Grid spread both pictures need for the grid kind to count."""
+NEAR_IDENTICAL = 0.95
+"""A low-detail pair whose whole pictures score this much matches without the grid check."""
 BLANK = 1.5
-"""Median absolute deviation (0-255) below which a grid counts as blank."""
+"""Grid spread below which a picture counts as blank."""
 _SLOPE = 1.0 - DEFAULT_SIMILARITY
 
 FULL_BITS = FULL_SIDE * FULL_SIDE - 1
@@ -192,8 +195,10 @@ class Prepared:
     (n, k, 4) the full hash; ``low``: (n, k, 2) its 10x10 low frequencies; ``regions``:
     (n, REGIONS, 2) the window, masked and tilted hashes as stored. ``k`` is 8 (every dihedral
     orientation, needed on the query side of :func:`pair_scores`) or 1 (as stored). ``ranks``:
-    (n, cells) twice the grid's cell ranks; ``spread``: (n,) median absolute deviation of the
-    grid, in levels.
+    (n, cells) twice the grid's cell ranks; ``spread``: (n,) how much the grid varies, in levels:
+    the mean absolute deviation of its cells from their median, leaving out the
+    :data:`GRID_IGNORED` most deviant cells (so an overlay does not make a flat picture look
+    detailed).
     """
 
     full: np.ndarray
@@ -233,13 +238,13 @@ def prepare(fingerprints: Sequence[Fingerprint | bytes], *, oriented: bool = Tru
     else:
         full, low = full_bits[:, None], full_bits[:, None, _LOW_INDEX]
     grids = rows[:, GRID_OFFSET:]
-    median = np.median(grids, axis=1, keepdims=True)
+    deviation = np.sort(np.abs(grids - np.median(grids, axis=1, keepdims=True)), axis=1)
     return Prepared(
         full=_words(np.packbits(full, axis=2)),
         low=_words(np.packbits(low, axis=2)),
         regions=_words(regions),
         ranks=_grid_ranks(grids),
-        spread=np.median(np.abs(grids - median), axis=1),
+        spread=deviation[:, : _CELLS - GRID_IGNORED].mean(axis=1),
     )
 
 
@@ -324,9 +329,10 @@ def pair_scores(a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray) -> np.
     grid_kind = np.where(spread >= GRID_SPREAD, score_from_distance(grid, 1, GRID_TOLERANCE), 0.0)
     detailed = np.maximum.reduce([aligned, partial, grid_kind])
     # low detail: no grid kind, no partial kinds for a blank picture (a blank band or corner
-    # matches any other), and the grids must agree
+    # matches any other), and the grids must agree, unless the whole pictures nearly coincide
     strict = np.maximum(aligned, np.where(spread < BLANK, 0.0, partial))
     low = np.minimum(strict, score_from_distance(grid, 1, VETO_TOLERANCE))
+    low = np.where(aligned >= NEAR_IDENTICAL, aligned, low)
     return np.clip(np.where(spread < LOW_DETAIL, low, detailed), 0.0, 1.0)
 
 
