@@ -6,6 +6,14 @@ original. Pairwise precision/recall over *all* pairs of images (original-variant
 variant-variant), per-transform recall on original-variant pairs, a threshold sweep, the closest
 negatives, and the recall of the database keys (``keys.py``) on pairs scoring >= 0.84.
 
+Low-detail pictures: every original cut into a 5x5 grid of tiles (many near-blank or one-edge),
+and the pairs of tiles from different originals that score >= 0.84 counted (every such pair is
+false).
+
+Groups (``group()`` at the default threshold) are scored as a pairwise same-group decision
+(precision, recall, F1 over all pairs), per transform (a variant in its original's group), and by
+the groups that mix two originals, each listed with the transforms that joined it.
+
 Run: ``.venv/bin/python bench/bench_accuracy.py [--seed 1]``
 """
 
@@ -135,6 +143,71 @@ def key_recall(fps: list, similarity: np.ndarray, threshold: float) -> tuple[flo
     )
 
 
+def report_groups(
+    data: LabelledSet, fps: list, engine: np.ndarray, truth: np.ndarray, upper: tuple
+) -> None:
+    """Groups as a pairwise decision, per transform, and the groups that mix originals."""
+    n = len(fps)
+    start = time.perf_counter()
+    groups = group(fps)
+    seconds = time.perf_counter() - start
+    grouped = np.zeros((n, n), bool)
+    for members in groups:
+        grouped[np.ix_(members, members)] = True
+    linked = engine >= DEFAULT_SIMILARITY
+    covered = int(np.sum(linked[upper] & grouped[upper]))
+    p, r, f = prf(grouped, truth, upper)
+    print("\n## group() on the labelled set")
+    print(
+        f"- {len(groups)} groups in {seconds:.2f} s; pairs scoring >= {DEFAULT_SIMILARITY} that "
+        f"end up in one group: {covered}/{int(np.sum(linked[upper]))}"
+    )
+    print(f"- same-group as a pairwise decision: precision {p:.4f}, recall {r:.4f}, F1 {f:.4f}")
+    print(f"- false same-group pairs: {int(np.sum(grouped[upper] & ~truth[upper]))}")
+    mixed = [members for members in groups if len(set(data.labels[members].tolist())) > 1]
+    print(f"- groups mixing two or more originals: {len(mixed)}")
+    for members in mixed:
+        by_original: dict[str, list[str]] = {}
+        for index in members:
+            original, transform = data.names[index].split("/", 1)
+            by_original.setdefault(original, []).append(transform)
+        print("  - " + "; ".join(f"{o}: {', '.join(t)}" for o, t in by_original.items()))
+    first = {label: i for i, label in reversed(list(enumerate(data.labels)))}
+    print("- a variant in its original's group, per transform:")
+    per_transform: dict[str, list[bool]] = {}
+    for i, transform in enumerate(data.transforms):
+        if transform != "original":
+            per_transform.setdefault(transform, []).append(grouped[first[data.labels[i]], i])
+    print("  " + ", ".join(f"{t} {np.mean(hits):.2f}" for t, hits in per_transform.items()))
+
+
+def tiles(images: list, per_side: int = 5) -> tuple[list, np.ndarray]:
+    """Each image cut into ``per_side`` x ``per_side`` tiles, with the index of its image."""
+    cut, owner = [], []
+    for label, image in enumerate(images):
+        w, h = image.size
+        for row in range(per_side):
+            for column in range(per_side):
+                box = (w * column // per_side, h * row // per_side)
+                box += (w * (column + 1) // per_side, h * (row + 1) // per_side)
+                cut.append(image.crop(box))
+                owner.append(label)
+    return cut, np.array(owner)
+
+
+def report_tiles(images: list) -> None:
+    pieces, owner = tiles(images)
+    similarity = engine_similarity([fingerprint_image(piece) for piece in pieces])
+    ia, ib = np.triu_indices(len(pieces), 1)
+    different = owner[ia] != owner[ib]
+    false = similarity[ia, ib][different] >= DEFAULT_SIMILARITY
+    print("\n## Low-detail pictures: tiles of different originals")
+    print(
+        f"- {len(pieces)} tiles, {int(different.sum())} pairs from different originals: "
+        f"{int(false.sum())} score >= {DEFAULT_SIMILARITY} ({false.mean():.1e} per pair)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seed", type=int, default=1)
@@ -229,22 +302,10 @@ def main() -> None:
         f"- index keys per image: mean {np.mean(index_sizes):.1f}, max {max(index_sizes)}; "
         f"query keys: mean {np.mean(query_sizes):.1f}, max {max(query_sizes)}"
     )
-    linked = engine >= DEFAULT_SIMILARITY
-    start = time.perf_counter()
-    groups = group(fps)
-    seconds = time.perf_counter() - start
-    grouped = np.zeros((n, n), bool)
-    for members in groups:
-        grouped[np.ix_(members, members)] = True
-    pairs_linked = int(np.sum(linked[upper]))
-    covered = int(np.sum(linked[upper] & grouped[upper]))
-    p, r, f = prf(grouped, truth, upper)
-    print("\n## group() on the labelled set")
-    print(
-        f"- {len(groups)} groups in {seconds:.2f} s; pairs scoring >= {DEFAULT_SIMILARITY} that "
-        f"end up in one group: {covered}/{pairs_linked}"
+    report_groups(data, fps, engine, truth, upper)
+    report_tiles(
+        [img for img, t in zip(data.images, data.transforms, strict=True) if t == "original"]
     )
-    print(f"- same-group as a pairwise decision: precision {p:.4f}, recall {r:.4f}, F1 {f:.4f}")
 
     print("\n## Time (fingerprint or hash all images, single process)")
     for m in methods:

@@ -6,14 +6,20 @@ the file path to the hash (decode included: the engine decodes JPEGs at reduced 
 peers as their docs show, with a full ``PIL.Image.open(...)`` decode), interleaved file by file
 and timed in CPU seconds, so the per-core ratios hold on a shared machine. Then
 ``fingerprint_many`` with 2 worker processes, in wall-clock images per second (which does depend
-on what else the machine runs).
+on what else the machine runs). Last, whole runs as a user starts them, each in a fresh process
+and interleaved: ``python -m imagex_dedup check DIR`` on a directory of 12-megapixel JPEGs
+against a script that hashes the same files with imagehash.phash, and the start-up alone (the
+CLI's imports against ``import imagehash``); median wall clock and the ratio.
 
-Run: ``.venv/bin/python bench/bench_speed.py [--large 12] [--min-seconds 3]``
+Run: ``.venv/bin/python bench/bench_speed.py [--large 12] [--cli-files 24] [--min-seconds 3]``
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -106,9 +112,60 @@ def report(title: str, paths: list[Path], min_seconds: float) -> None:
     print(f"| engine fingerprint_many(workers=2), wall clock | {pool:.1f} images/s | |")
 
 
+PHASH_SCRIPT = """
+import sys
+import imagehash
+from PIL import Image
+for path in sys.argv[1:]:
+    with Image.open(path) as image:
+        imagehash.phash(image)
+"""
+
+
+def _wall(command: list[str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def whole_runs(directory: Path, repeats: int) -> None:
+    """Median wall clock of fresh-process runs, interleaved so both see the same load."""
+    files = sorted(str(p) for p in directory.glob("*.jpg"))
+    commands = {
+        "python -m imagex_dedup check DIR": [
+            sys.executable,
+            "-m",
+            "imagex_dedup",
+            "check",
+            str(directory),
+        ],
+        "imagehash.phash script": [sys.executable, "-c", PHASH_SCRIPT, *files],
+        "start-up: import imagex_dedup.engine.cli": [
+            sys.executable,
+            "-c",
+            "import imagex_dedup.engine.cli",
+        ],
+        "start-up: import imagehash": [sys.executable, "-c", "import imagehash"],
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _ in range(repeats):
+        for name, command in commands.items():
+            times[name].append(_wall(command))
+    median = {name: statistics.median(values) for name, values in times.items()}
+    print(f"\n## Whole runs on {len(files)} JPEGs of 12 MP (median of {repeats}, wall clock)")
+    print("| run | seconds |")
+    print("|---|---|")
+    for name, value in median.items():
+        print(f"| {name} | {value:.2f} |")
+    ratio = median["imagehash.phash script"] / median["python -m imagex_dedup check DIR"]
+    print(f"CLI speed-up over the phash script: {ratio:.1f}x")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--large", type=int, default=12, help="number of 12 MP JPEGs")
+    parser.add_argument("--cli-files", type=int, default=24, help="12 MP JPEGs for whole runs")
+    parser.add_argument("--repeats", type=int, default=5, help="whole runs of each command")
     parser.add_argument("--min-seconds", type=float, default=3.0)
     args = parser.parse_args()
 
@@ -116,8 +173,11 @@ def main() -> None:
     sizes = ", ".join(f"{Image.open(p).size[0]}x{Image.open(p).size[1]}" for p in jpegs)
     report(f"Real JPEG photos ({sizes})", jpegs, args.min_seconds)
     with tempfile.TemporaryDirectory() as directory:
-        large = make_large_jpegs(jpegs, args.large, Path(directory))
-        report("12-megapixel JPEGs (4000x3000, q90)", large, args.min_seconds)
+        large = make_large_jpegs(jpegs, max(args.large, args.cli_files), Path(directory))
+        report("12-megapixel JPEGs (4000x3000, q90)", large[: args.large], args.min_seconds)
+        for extra in large[args.cli_files :]:
+            extra.unlink()
+        whole_runs(Path(directory), args.repeats)
 
 
 if __name__ == "__main__":

@@ -17,15 +17,12 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
-
-from PIL import Image
 
 from imagex_dedup.engine.batch import check_batch
 from imagex_dedup.engine.errors import EngineError
 from imagex_dedup.engine.fingerprint import Fingerprint, fingerprint_many
-from imagex_dedup.engine.loading import DEFAULT_FORMATS, LoadLimits
+from imagex_dedup.engine.loading import LoadLimits, image_extensions
 from imagex_dedup.engine.scoring import DEFAULT_SIMILARITY
 from imagex_dedup.engine.similarity import RULE, InvalidSimilarity, parse_similarity, wire_score
 
@@ -49,9 +46,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     inputs = expand_inputs(args.inputs, parser)
-    from imagex_dedup.engine.fetch import FetchPolicy
+    policy = None
+    if any(item.is_url for item in inputs):
+        # The URL stack (requests, urllib3: a third of the start-up) only when a URL is given.
+        from imagex_dedup.engine.fetch import FetchPolicy
 
-    policy = FetchPolicy(allow_private=args.allow_private_urls)
+        policy = FetchPolicy(allow_private=args.allow_private_urls)
     print(json.dumps(check_inputs(inputs, args.similarity, policy)))
     return 0
 
@@ -107,33 +107,29 @@ def expand_inputs(arguments: Sequence[str], parser: argparse.ArgumentParser) -> 
 
 def _image_files(directory: str) -> list[str]:
     """Files under ``directory`` whose extension belongs to an accepted image format."""
-    extensions = {
-        extension
-        for extension, image_format in Image.registered_extensions().items()
-        if image_format in DEFAULT_FORMATS
-    }
+    extensions = image_extensions()
     found = []
     for root, dirs, files in os.walk(directory):
         dirs[:] = [name for name in dirs if not name.startswith(".")]
         found.extend(
             os.path.join(root, name)
             for name in files
-            if not name.startswith(".") and Path(name).suffix.lower() in extensions
+            if not name.startswith(".") and os.path.splitext(name)[1].lower() in extensions
         )
     return sorted(found)
 
 
 def fingerprint_inputs(
-    inputs: list[CheckInput], policy: FetchPolicy, limits: LoadLimits | None = None
+    inputs: list[CheckInput], policy: FetchPolicy | None, limits: LoadLimits | None = None
 ) -> list[Fingerprint | EngineError]:
-    """Fetch (each URL once) and fingerprint the inputs: one fingerprint or error per input;
-    errors are reported on stderr."""
+    """Fetch (each URL once, under ``policy``: the default one if ``None``) and fingerprint the
+    inputs: one fingerprint or error per input; errors are reported on stderr."""
     urls = list(dict.fromkeys(item.location for item in inputs if item.is_url))
     downloads: dict[str, bytes | EngineError] = {}
     if urls:  # the download stack is imported only when a URL is given
-        from imagex_dedup.engine.fetch import fetch_many
+        from imagex_dedup.engine.fetch import FetchPolicy, fetch_many
 
-        downloads = dict(zip(urls, fetch_many(urls, policy), strict=True))
+        downloads = dict(zip(urls, fetch_many(urls, policy or FetchPolicy()), strict=True))
     sources = [downloads[item.location] if item.is_url else item.location for item in inputs]
     loadable = [
         index for index, source in enumerate(sources) if not isinstance(source, EngineError)
@@ -164,7 +160,7 @@ def result_object(
 
 
 def check_inputs(
-    inputs: list[CheckInput], similarity: float, policy: FetchPolicy
+    inputs: list[CheckInput], similarity: float, policy: FetchPolicy | None
 ) -> dict[str, object]:
     """The ``Result`` object for the inputs; unreadable ones are reported on stderr, left out."""
     return result_object(inputs, fingerprint_inputs(inputs, policy), similarity)

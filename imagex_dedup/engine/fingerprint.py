@@ -8,14 +8,24 @@ Pipeline (bench/README.md has the measurements behind each choice):
 3. resize the luminance of the whole trimmed picture to 64x64, take the 2-D DCT-II and keep the
    signs of the 16x16 lowest frequencies: the 256-bit *full hash* (PDQ-like, sign instead of
    median threshold);
-4. the same for :data:`WINDOWS` sub-windows (a centred one and side-anchored ones that cut 4 % or
-   8 % off one side), but only the 10x10 lowest frequencies: 100-bit *window hashes*. A picture
-   cropped on one side by 2-10 % lines up with one of the original's side windows within 2 %,
-   which the full hash alone does not survive.
+4. the same for :data:`WINDOWS` sub-windows (two centred ones that cut 5 % and 10 % off every
+   side, and side-anchored ones that cut 4 % or 8 % off one side), but only the 10x10 lowest
+   frequencies: 100-bit *window hashes*. A picture cropped on one side by 2-10 % lines up with
+   one of the original's side windows within 2 %, which the full hash alone does not survive;
+   the centred windows line up a centred crop and a picture padded by a quarter each way;
+5. the same for :data:`MASKED` windows that each leave out an 18 % band along one side (a
+   caption box, a logo or a banner near that side leaves them unchanged), and for the centred
+   windows of the picture tilted by each of :data:`TILTS` (a tilt of 2-5 degrees is within 1.5
+   degrees of one of them); compared window to window, not indexed;
+6. the mean luminance of each cell of a :data:`GRID_SIDE` x :data:`GRID_SIDE` grid over the
+   64x64 samples of step 3, one byte each: the *grid*. Scoring compares grids by rank (so
+   brightness, contrast and gamma do not matter) and ignores the worst cells (so an overlay or
+   the corners of a tilt do not either), and tells low-detail pictures by it; see :mod:`.scoring`.
 
-Layout (:data:`FINGERPRINT_BYTES` = 150 bytes): version byte, full hash (32 bytes), then each
-window hash in 13 bytes (4 padding bits). Bits are row-major over (vertical, horizontal)
-frequency and the DC bit is always 0.
+Layout (:data:`FINGERPRINT_BYTES` bytes): version byte, full hash (32 bytes), the
+:data:`REGIONS` hashes of steps 4-5 (windows, masked windows, then the tilted windows angle by
+angle) in 13 bytes each (4 padding bits), then the grid (row-major). Hash bits are row-major over
+(vertical, horizontal) frequency and the DC bit is always 0.
 
 Because bits are *signs* of DCT coefficients, the hashes of the eight dihedral transforms
 (flips, 90-degree rotations) follow from the stored bits alone: a horizontal flip negates the
@@ -27,7 +37,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -37,7 +46,9 @@ from PIL import Image
 from imagex_dedup.engine.errors import ImageLoadError
 from imagex_dedup.engine.loading import LoadLimits, load_image
 
-FINGERPRINT_VERSION = 1
+FINGERPRINT_VERSION = 2
+"""Bumped whenever the bytes of a picture's fingerprint change (stored ones are then refreshed).
+2: relative trim tolerance, 10 % centred window, masked and tilted windows, grid."""
 
 FULL_SIDE = 16
 """Frequencies per axis in the full hash."""
@@ -47,25 +58,49 @@ DCT_SIZE = 64
 """Every window is resized to ``DCT_SIZE x DCT_SIZE`` luminance samples before the DCT."""
 WINDOWS: tuple[tuple[float, float, float, float], ...] = (  # (top, bottom, left, right)
     (0.05, 0.05, 0.05, 0.05),
+    (0.10, 0.10, 0.10, 0.10),
     *((0.0, 0.0, cut, 0.0) for cut in (0.04, 0.08)),
     *((0.0, 0.0, 0.0, cut) for cut in (0.04, 0.08)),
     *((cut, 0.0, 0.0, 0.0) for cut in (0.04, 0.08)),
     *((0.0, cut, 0.0, 0.0) for cut in (0.04, 0.08)),
 )
-"""Sub-windows as fractions cut from (top, bottom, left, right) of the trimmed picture."""
+"""Sub-windows as fractions cut from (top, bottom, left, right) of the trimmed picture: the
+first :data:`CENTRED_WINDOWS` are centred, the others cut one side."""
+CENTRED_WINDOWS = 2
+MASKED: tuple[tuple[float, float, float, float], ...] = (
+    (0.18, 0.0, 0.0, 0.0),
+    (0.0, 0.18, 0.0, 0.0),
+    (0.0, 0.0, 0.18, 0.0),
+    (0.0, 0.0, 0.0, 0.18),
+)
+"""Windows that leave out one side's band, as (top, bottom, left, right) cuts: top, bottom,
+left, right, in that order (:mod:`.scoring` maps them through flips and rotations)."""
+TILTS = (3.5, -3.5)
+"""Angles (degrees, anticlockwise) of the tilted pictures whose centred windows are hashed."""
+GRID_SIDE = 8
+"""Cells per axis of the grid of mean luminances."""
 WORK_SIZE = 256
 """Longest side the picture is reduced to before trimming; also the decode draft size."""
 
 FULL_BYTES = FULL_SIDE * FULL_SIDE // 8
 WINDOW_BYTES = -(-WINDOW_SIDE * WINDOW_SIDE // 8)
-FINGERPRINT_BYTES = 1 + FULL_BYTES + len(WINDOWS) * WINDOW_BYTES
+GRID_BYTES = GRID_SIDE * GRID_SIDE
+REGIONS = len(WINDOWS) + len(MASKED) + len(TILTS) * CENTRED_WINDOWS
+"""Hashes stored after the full hash: windows, masked windows, tilted centred windows."""
+GRID_OFFSET = 1 + FULL_BYTES + REGIONS * WINDOW_BYTES
+FINGERPRINT_BYTES = GRID_OFFSET + GRID_BYTES
 
 _POOL_MIN = 4
 """Fewest sources worth a process pool in :func:`fingerprint_many`."""
 _TRIM_MAX = 0.25
 """Never trim more than this fraction of a side (a plain picture stays whole)."""
 _TRIM_TOLERANCE = 10.0
-"""Max per-channel deviation (0-255) from the edge colour for a line to count as border."""
+"""Max per-channel deviation (0-255) from the edge colour for a line to count as border..."""
+_TRIM_RELATIVE = 0.2
+"""...and at most this fraction of the picture's luminance standard deviation, at least
+:data:`_TRIM_FLOOR`: in a dark or flat picture the soft edge of a blurred background or a night
+sky differs from its frame colour by less than 10 levels, and would be trimmed part of the way."""
+_TRIM_FLOOR = 3.0
 
 
 def _dct_matrix(n: int, keep: int) -> np.ndarray:
@@ -98,11 +133,20 @@ class Fingerprint:
         """The 256-bit full hash as 32 uint8 (packed, big-endian bit order)."""
         return np.frombuffer(self.data, np.uint8, FULL_BYTES, 1)
 
+    def region_hashes(self) -> np.ndarray:
+        """Window, masked and tilted hashes as a ``(REGIONS, WINDOW_BYTES)`` uint8 array."""
+        return np.frombuffer(self.data, np.uint8, REGIONS * WINDOW_BYTES, 1 + FULL_BYTES).reshape(
+            REGIONS, WINDOW_BYTES
+        )
+
     def window_hashes(self) -> np.ndarray:
         """The window hashes as a ``(len(WINDOWS), WINDOW_BYTES)`` uint8 array."""
-        offset = 1 + FULL_BYTES
-        return np.frombuffer(self.data, np.uint8, len(WINDOWS) * WINDOW_BYTES, offset).reshape(
-            len(WINDOWS), WINDOW_BYTES
+        return self.region_hashes()[: len(WINDOWS)]
+
+    def grid(self) -> np.ndarray:
+        """Mean luminance (0-255) of each grid cell, ``(GRID_SIDE, GRID_SIDE)`` uint8."""
+        return np.frombuffer(self.data, np.uint8, GRID_BYTES, GRID_OFFSET).reshape(
+            GRID_SIDE, GRID_SIDE
         )
 
 
@@ -130,7 +174,7 @@ def fingerprint_rows(values: Sequence[Fingerprint | bytes | bytearray | memoryvi
     if np.any(rows[:, 0] != FINGERPRINT_VERSION):
         bad = rows[rows[:, 0] != FINGERPRINT_VERSION][0, 0]
         raise ValueError(f"unsupported fingerprint version {bad}")
-    windows = rows[:, 1 + FULL_BYTES :].reshape(-1, len(WINDOWS), WINDOW_BYTES)
+    windows = rows[:, 1 + FULL_BYTES : GRID_OFFSET].reshape(-1, REGIONS, WINDOW_BYTES)
     if np.any(rows[:, 1] & 0x80) or np.any(windows[:, :, 0] & 0x80):
         raise ValueError("corrupt fingerprint: DC bit set")
     if np.any(windows[:, :, -1] & _PADDING_MASK):
@@ -146,13 +190,13 @@ def _flatten_alpha(image: Image.Image) -> Image.Image:
     return image.convert("RGB")
 
 
-def _border_depth(lines: np.ndarray, limit: int) -> int:
+def _border_depth(lines: np.ndarray, limit: int, tolerance: float) -> int:
     """How many leading lines (axis 0 of ``lines``, shape (n, length, 3)) are uniform border."""
     edge = np.median(lines[0], axis=0)
-    if np.abs(lines[0] - edge).max() > _TRIM_TOLERANCE:
+    if np.abs(lines[0] - edge).max() > tolerance:
         return 0  # the usual case: no frame, nothing more to look at
     deviation = np.abs(lines[:limit] - edge).max(axis=(1, 2))
-    outside = np.flatnonzero(deviation > _TRIM_TOLERANCE)
+    outside = np.flatnonzero(deviation > tolerance)
     return int(outside[0]) if outside.size else 0
 
 
@@ -166,10 +210,12 @@ def trim_borders(pixels: np.ndarray) -> np.ndarray:
     limit_h, limit_w = int(h * _TRIM_MAX), int(w * _TRIM_MAX)
     if limit_h < 1 or limit_w < 1:
         return pixels
-    top = _border_depth(pixels, limit_h)
-    bottom = _border_depth(pixels[::-1], limit_h)
-    left = _border_depth(pixels.transpose(1, 0, 2), limit_w)
-    right = _border_depth(pixels.transpose(1, 0, 2)[::-1], limit_w)
+    spread = float(_luminance(pixels).std())
+    tolerance = min(_TRIM_TOLERANCE, max(_TRIM_FLOOR, _TRIM_RELATIVE * spread))
+    top = _border_depth(pixels, limit_h, tolerance)
+    bottom = _border_depth(pixels[::-1], limit_h, tolerance)
+    left = _border_depth(pixels.transpose(1, 0, 2), limit_w, tolerance)
+    right = _border_depth(pixels.transpose(1, 0, 2)[::-1], limit_w, tolerance)
     return pixels[top : h - bottom, left : w - right]
 
 
@@ -187,13 +233,25 @@ def _window_box(size: tuple[int, int], cuts: Box) -> Box:
     return (w * left, h * top, w * (1 - right), h * (1 - bottom))
 
 
-def _sign_bits(luma: Image.Image, box: Box, side: int) -> np.ndarray:
-    """Signs of the ``side x side`` lowest DCT frequencies of ``box``, DC forced to 0, flat."""
-    samples = np.asarray(luma.resize((DCT_SIZE, DCT_SIZE), Image.Resampling.BOX, box=box))
+def _samples(luma: Image.Image, box: Box) -> np.ndarray:
+    """``box`` of the luminance resized to ``DCT_SIZE x DCT_SIZE``, float64."""
+    resized = luma.resize((DCT_SIZE, DCT_SIZE), Image.Resampling.BOX, box=box)
+    return np.asarray(resized).astype(np.float64)
+
+
+def _sign_bits(samples: np.ndarray, side: int) -> np.ndarray:
+    """Signs of the ``side x side`` lowest DCT frequencies of ``samples``, DC forced to 0, flat."""
     dct = _DCT[:side]
-    bits = dct @ samples.astype(np.float64) @ dct.T > 0
+    bits = dct @ samples @ dct.T > 0
     bits[0, 0] = False
     return bits.ravel()
+
+
+def _grid(samples: np.ndarray) -> np.ndarray:
+    """Mean of each of the ``GRID_SIDE x GRID_SIDE`` cells of ``samples``, rounded to uint8."""
+    cell = DCT_SIZE // GRID_SIDE
+    means = samples.reshape(GRID_SIDE, cell, GRID_SIDE, cell).mean(axis=(1, 3))
+    return np.clip(np.rint(means), 0, 255).astype(np.uint8).ravel()
 
 
 def fingerprint_image(image: Image.Image) -> Fingerprint:
@@ -207,12 +265,19 @@ def fingerprint_image(image: Image.Image) -> Fingerprint:
         rgb = rgb.copy()
         rgb.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.BOX)
     luma = Image.fromarray(_luminance(trim_borders(np.asarray(rgb, dtype=np.float32))))
-    full = _sign_bits(luma, (0, 0, *luma.size), FULL_SIDE)
-    parts = [bytes([FINGERPRINT_VERSION]), np.packbits(full).tobytes()]
+    whole = _samples(luma, (0, 0, *luma.size))
+    regions = [(luma, cuts) for cuts in (*WINDOWS, *MASKED)]
+    for angle in TILTS:
+        tilted = luma.rotate(angle, Image.Resampling.BILINEAR)
+        regions.extend((tilted, cuts) for cuts in WINDOWS[:CENTRED_WINDOWS])
+    parts = [bytes([FINGERPRINT_VERSION]), np.packbits(_sign_bits(whole, FULL_SIDE)).tobytes()]
     parts.extend(
-        np.packbits(_sign_bits(luma, _window_box(luma.size, cuts), WINDOW_SIDE)).tobytes()
-        for cuts in WINDOWS
+        np.packbits(
+            _sign_bits(_samples(picture, _window_box(picture.size, cuts)), WINDOW_SIDE)
+        ).tobytes()
+        for picture, cuts in regions
     )
+    parts.append(_grid(whole).tobytes())
     return Fingerprint(b"".join(parts))
 
 
@@ -255,6 +320,10 @@ def fingerprint_many(
     if workers > 1 and len(pooled) >= _POOL_MIN:
         jobs = [(sources[i], limits) for i in pooled]
         chunksize = max(1, min(64, len(jobs) // (workers * 4)))
+        # imported here: concurrent.futures (and the logging it loads) is start-up time that a
+        # single image does not need
+        from concurrent.futures import ProcessPoolExecutor
+
         with ProcessPoolExecutor(max_workers=workers) as pool:
             for i, result in zip(
                 pooled, pool.map(_fingerprint_or_error, jobs, chunksize=chunksize), strict=True

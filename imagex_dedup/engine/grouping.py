@@ -1,222 +1,140 @@
-"""Group near-duplicate fingerprints: connected components of supported "score >= similarity" links.
+"""Group near-duplicate fingerprints without bridges: average linkage on the links.
 
-Semantics: two images are *linked* when they score >= ``similarity``; a link is *supported* when
-the two images share more than half of the smaller one's linked neighbourhood (itself included);
-groups are the connected components of the supported links. So every member of a group reaches
-every other through a chain of links each scoring >= ``similarity``; the result is a partition,
-deterministic and independent of input order (it depends on the link graph only).
+Semantics (what a reviewer can rely on before a merge deletes all members but one):
 
-Why not plain connected components: one false link (the two views of a stereo pair, an overlay
-that makes one picture look like another) would merge two whole groups; the support rule cuts
-such lone bridges but keeps chains (a crop of a crop) and stars (an original and edits that do not
-match each other). Why not cliques: exact cliques are NP-hard and greedy ones depend on order.
+* two images are *linked* when ``compare`` scores them >= ``similarity``;
+* every linked image starts as a part of its own; two parts merge when more than
+  :data:`MIN_DENSITY` of the pairs between them are linked, the densest pair of parts first
+  (ties: the higher mean score of their links, then the parts' fingerprint bytes, so the input
+  order does not matter), until no pair of parts qualifies. Members need not all be linked to
+  each other (an original's left crop and right crop both match the original), but each part
+  that joined a group was linked to a good share of it;
+* so a family of copies that mostly match each other is one group, while two views of one
+  scene that score below the similarity to each other stay apart even when some of their edited
+  copies link across (each such copy joins the view it matches best), an image that matches two
+  families does not pull them together, and a chain (a crop of a crop of a crop) does not pull
+  its far end in;
+* an image is in at most one group, and its group depends only on the images connected to it
+  through links: images with no link to them, however many, change nothing (for more than
+  :data:`.links.EXACT_MAX` fingerprints, as far as the index finds the links).
 
-Candidate pairs come from an in-memory multi-index (:mod:`.keys`): the 96 low-frequency bits are
-cut into 4 segments of 24 bits; every fingerprint is indexed by the segments of its full hash and
-of its windows, and probed with the segments of its full hash in the 8 dihedral orientations,
-each as is and with any one bit flipped (pigeonhole: any pair within 7 differing bits of those
-96 is a candidate, which includes every pair linked through a side window). Each hit is scored
-for the one combination (orientation, full hash or window) that produced it, vectorised and in
-chunks of probing fingerprints to bound memory; random hits are rejected at once. A pair whose
-score reaches ``similarity`` only through a combination more than 7 low-frequency bits apart can
-be missed: bench/bench_accuracy.py reports how often that happens on real photos.
+Why not connected components: one false link (two views of a stereo pair, an overlay that makes
+one picture look like another) merges two whole groups, and a chain of edits joins pictures
+that do not match at all. Why not cliques: exact cliques are NP-hard, and a family whose edits
+do not all match each other is still one picture. Consecutive frames of a video that each match
+the next are one group as far as they mostly match each other.
+
+:func:`assign` is the rule for one new image against existing groups (incremental use): it
+joins the one whose representative it matches best, and never merges two.
 """
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 
 import numpy as np
 
-from imagex_dedup.engine.fingerprint import Fingerprint
-from imagex_dedup.engine.keys import (
-    PROBE_FLIPS,
-    SEGMENT_BITS,
-    SEGMENTS,
-    segment_keys,
-    segment_positions,
-)
-from imagex_dedup.engine.scoring import (
-    CENTRE_TOLERANCE,
-    DEFAULT_SIMILARITY,
-    FULL_BITS,
-    FULL_TOLERANCE,
-    SIDE_TOLERANCE,
-    WINDOW_BITS,
-    Prepared,
-    pair_scores,
-    popcount,
-    prepare,
-    score_from_distance,
-)
+from imagex_dedup.engine.fingerprint import Fingerprint, fingerprint_rows
+from imagex_dedup.engine.links import linked_pairs
+from imagex_dedup.engine.scoring import DEFAULT_SIMILARITY, compare_many, prepare
 
-# The in-memory index uses the database keys' segment layout and radius-1 probes (keys.py),
-# over the round-robin partition only.
-_POSITIONS = segment_positions(SEGMENTS, SEGMENT_BITS)
-_KEY_SPACE = SEGMENTS << SEGMENT_BITS
-_QUERY_CHUNK = 4096
-_TABLE_MIN_ENTRIES = 1 << 21
-_EXACT_MAX = 64
-_MIN_OVERLAP = 0.5
+MIN_DENSITY = 0.5
+"""Two parts merge when more than this fraction of the pairs between them are linked (most of
+them): two views of one scene whose edits link across a few times stay apart, and so do two
+pictures that each match a third one but not each other."""
 
 
-def _index(prepared: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sorted keys of every indexed hash (full-hash low frequencies, then windows).
+def _check(similarity: float) -> None:
+    if not 0.0 <= similarity <= 1.0:
+        raise ValueError(f"similarity must be in [0, 1], got {similarity}")
 
-    Returns the hashes (n, hashes per fingerprint, 2), the sorted keys and, for each, its entry
-    ``fingerprint * hashes_per_fingerprint + hash``.
+
+def _canonical_rank(rows: np.ndarray) -> np.ndarray:
+    """Rank of each fingerprint by its bytes (then by index): a tie-break independent of order."""
+    return np.argsort(np.lexsort(rows.T[::-1]))
+
+
+def _average_linkage(
+    a: np.ndarray, b: np.ndarray, scores: np.ndarray, rank: np.ndarray
+) -> list[list[int]]:
+    """Parts left when no two have more than ``MIN_DENSITY`` of their cross pairs linked.
+
+    Cross-link counts and score sums are updated on each merge and candidate merges kept in a
+    heap (stale entries skipped), so the cost grows with the links, not with their square.
     """
-    hashes = np.concatenate([prepared.low[:, :1], prepared.windows], axis=1)
-    keys = np.concatenate(  # in chunks: the unpacked bits of all hashes at once take gigabytes
-        [
-            segment_keys(hashes[start : start + _QUERY_CHUNK], _POSITIONS).reshape(-1)
-            for start in range(0, len(hashes), _QUERY_CHUNK)
-        ]
-    )
-    entries = np.repeat(np.arange(hashes.shape[0] * hashes.shape[1], dtype=np.int64), SEGMENTS)
-    order = np.argsort(keys, kind="stable")
-    return hashes, keys[order], entries[order]
+    parts: dict[int, list[int]] = {}
+    first: dict[int, int] = {}  # a part's canonical rank: its smallest member rank
+    links: dict[int, dict[int, list[float]]] = {}  # part -> part -> [count, score sum]
+    for x, y, score in zip(a.tolist(), b.tolist(), scores.tolist(), strict=True):
+        for u, v in ((x, y), (y, x)):
+            parts.setdefault(u, [u])
+            first.setdefault(u, int(rank[u]))
+            links.setdefault(u, {})[v] = [1, score]
+    heap: list[tuple[float, float, int, int, int, int, int]] = []
 
+    def push(u: int, v: int) -> None:
+        pairs = len(parts[u]) * len(parts[v])
+        count, total = links[u][v]
+        if count > MIN_DENSITY * pairs:
+            low, high = sorted((first[u], first[v]))
+            heapq.heappush(heap, (-count / pairs, -total / count, low, high, u, v, pairs))
 
-class _Lookup:
-    """Where each probe's matching entries sit in the sorted keys: ``(first, count)``.
-
-    Large indexes use a direct-address table over all ``4 * 2**24`` keys (512 MB, one array
-    lookup per probe); small ones a binary search, which is cheaper than building the table.
-    """
-
-    def __init__(self, sorted_keys: np.ndarray) -> None:
-        self.sorted_keys = sorted_keys
-        self.starts: np.ndarray | None = None
-        if len(sorted_keys) >= _TABLE_MIN_ENTRIES:
-            self.starts = np.bincount(sorted_keys + 1, minlength=_KEY_SPACE + 1)
-            np.cumsum(self.starts, out=self.starts)
-
-    def __call__(self, probes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        if self.starts is not None:
-            first = self.starts[probes]
-            return first, self.starts[probes + 1] - first
-        first = np.searchsorted(self.sorted_keys, probes, side="left")
-        return first, np.searchsorted(self.sorted_keys, probes, side="right") - first
-
-
-def _hits(
-    prepared: Prepared, lookup: _Lookup, entries: np.ndarray, start: int, stop: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(prober, orientation, entry) for every index entry a probe of ``start:stop`` lands on."""
-    exact = segment_keys(prepared.low[start:stop], _POSITIONS)  # (chunk, 8, segments)
-    probes = (exact[..., None] ^ PROBE_FLIPS).reshape(-1)
-    lo, counts = lookup(probes)
-    hit = np.flatnonzero(counts)
-    counts = counts[hit]
-    offsets = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-    per_prober = probes.size // (stop - start)
-    source = np.repeat(hit, counts)
-    prober = start + source // per_prober
-    orientation = source % per_prober // (SEGMENTS * len(PROBE_FLIPS))
-    return prober, orientation, entries[np.repeat(lo[hit], counts) + offsets]
-
-
-def _linked_chunk(
-    prepared: Prepared, hashes: np.ndarray, hits: tuple[np.ndarray, ...], similarity: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Keep the hits whose own (orientation, hash) combination scores >= ``similarity``."""
-    prober, orientation, entry = hits
-    other, kind = np.divmod(entry, hashes.shape[1])
-    scores = np.empty(len(prober))
-    full = kind == 0
-    distance = popcount(
-        prepared.full[prober[full], orientation[full]] ^ prepared.full[other[full], 0]
-    )
-    scores[full] = score_from_distance(distance, FULL_BITS, FULL_TOLERANCE)
-    window = ~full
-    distance = popcount(
-        prepared.low[prober[window], orientation[window]] ^ hashes[other[window], kind[window]]
-    )
-    tolerance = np.where(kind[window] == 1, CENTRE_TOLERANCE, SIDE_TOLERANCE)
-    scores[window] = score_from_distance(distance, WINDOW_BITS, tolerance)
-    keep = (scores >= similarity) & (prober != other)
-    return np.minimum(prober, other)[keep], np.maximum(prober, other)[keep]
-
-
-def linked_pairs(
-    prepared: Prepared, similarity: float = DEFAULT_SIMILARITY
-) -> tuple[np.ndarray, np.ndarray]:
-    """Unique pairs (i < j) that share a probed key and score >= ``similarity`` through it.
-
-    Up to ``_EXACT_MAX`` fingerprints every pair is scored with :func:`.scoring.pair_scores`, so
-    small groupings (an API request) agree exactly with ``compare``. Beyond, candidates come from
-    the index and only the (orientation, hash) combination that produced the key match is
-    scored: a pair can only score >= ``similarity`` through combinations within a few
-    low-frequency bits, and the probes find every such combination within 7 bits.
-    """
-    n = len(prepared)
-    if n <= _EXACT_MAX:
-        a, b = np.triu_indices(n, 1)
-        keep = pair_scores(prepared, a, prepared, b) >= similarity
-        return a[keep], b[keep]
-    hashes, sorted_keys, entries = _index(prepared)
-    lookup = _Lookup(sorted_keys)
-    codes = [np.zeros(0, np.int64)]
-    for start in range(0, n, _QUERY_CHUNK):
-        stop = min(n, start + _QUERY_CHUNK)
-        a, b = _linked_chunk(
-            prepared, hashes, _hits(prepared, lookup, entries, start, stop), similarity
-        )
-        codes.append(np.unique(a * np.int64(n) + b))
-    pairs = np.unique(np.concatenate(codes))
-    return pairs // max(n, 1), pairs % max(n, 1)
-
-
-def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Smallest member index of each node's connected component (label propagation)."""
-    labels = np.arange(n)
-    while True:
-        low = np.minimum(labels[a], labels[b])
-        updated = labels.copy()
-        np.minimum.at(updated, a, low)
-        np.minimum.at(updated, b, low)
-        updated = updated[updated]
-        if np.array_equal(updated, labels):
-            return labels
-        labels = updated
-
-
-def _supported(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Which links (a[k], b[k]) join images that share most of their near-duplicates.
-
-    A link is kept when the closed neighbourhoods N[x] = {x} + linked(x) of its two ends overlap
-    by more than ``_MIN_OVERLAP`` of the smaller one. Links inside a group of copies, chains
-    (crop of a crop) and stars (an original and its unrelated edits) all pass; a lone bridge
-    between two groups (two views of one scene, two brick walls) does not. Cost: one set
-    intersection per link, bounded by the smaller neighbourhood.
-    """
-    neighbours: dict[int, set[int]] = {}
-    for x, y in zip(a.tolist(), b.tolist(), strict=True):
-        neighbours.setdefault(x, {x}).add(y)
-        neighbours.setdefault(y, {y}).add(x)
-    return np.array(
-        [
-            len(neighbours[x] & neighbours[y])
-            > _MIN_OVERLAP * min(len(neighbours[x]), len(neighbours[y]))
-            for x, y in zip(a.tolist(), b.tolist(), strict=True)
-        ],
-        dtype=bool,
-    )
+    for u, linked in links.items():
+        for v in linked:
+            if first[u] < first[v]:
+                push(u, v)
+    while heap:
+        *_, u, v, pairs = heapq.heappop(heap)
+        if u not in parts or v not in parts or len(parts[u]) * len(parts[v]) != pairs:
+            continue  # stale: a part grew since (its links to the other changed with it)
+        parts[u].extend(parts.pop(v))
+        first[u] = min(first[u], first.pop(v))
+        for w, (count, total) in links.pop(v).items():
+            del links[w][v]
+            if w != u:
+                merged = links[u].setdefault(w, [0, 0.0])
+                merged[0] += count
+                merged[1] += total
+                links[w][u] = merged
+        for w in links[u]:
+            push(u, w)
+    return list(parts.values())
 
 
 def group(
     fingerprints: Sequence[Fingerprint | bytes], similarity: float = DEFAULT_SIMILARITY
 ) -> list[list[int]]:
-    """Groups (two or more indices, ascending) of near-duplicates, ordered by first index."""
-    if not 0.0 <= similarity <= 1.0:
-        raise ValueError(f"similarity must be in [0, 1], got {similarity}")
+    """Groups (two or more indices, ascending) of near-duplicates, ordered by first index.
+
+    See the module docstring for what a group guarantees.
+    """
+    _check(similarity)
     prepared = prepare(fingerprints)
-    a, b = linked_pairs(prepared, similarity)
-    keep = _supported(a, b)
-    labels = _components(len(prepared), a[keep], b[keep])
-    members = np.flatnonzero(np.bincount(labels, minlength=len(prepared))[labels] >= 2)
-    groups: dict[int, list[int]] = {}
-    for index in members.tolist():
-        groups.setdefault(int(labels[index]), []).append(index)
-    return [groups[root] for root in sorted(groups)]
+    a, b, scores = linked_pairs(prepared, similarity)
+    rank = _canonical_rank(fingerprint_rows(fingerprints))
+    parts = _average_linkage(a, b, scores, rank)
+    return sorted(sorted(members) for members in parts if len(members) > 1)
+
+
+def assign(
+    fingerprint: Fingerprint | bytes,
+    representatives: Sequence[Fingerprint | bytes],
+    similarity: float = DEFAULT_SIMILARITY,
+) -> int | None:
+    """Which existing group a new image joins: the index of its representative, or ``None``.
+
+    For incremental use, where each stored group is stood for by one fingerprint (its
+    representative, e.g. the member a reviewer would keep): the new image joins the group whose
+    representative it scores highest with, if that score is >= ``similarity``. When it matches
+    two or more representatives it joins only the best one (the earliest in ``representatives``
+    on a tie: pass them oldest first); the groups are never merged through it, as a lone image
+    linking two groups is exactly the bridge :func:`group` refuses. ``None``: it matches no
+    representative and starts a group of its own when a later image matches it.
+    """
+    _check(similarity)
+    if not representatives:
+        return None
+    scores = compare_many(fingerprint, representatives)
+    best = int(np.argmax(scores))  # first of equal maxima
+    return best if scores[best] >= similarity else None

@@ -35,11 +35,12 @@ partition of 7 segments of 14 bits (the previous design) returned ~50k.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 
 import numpy as np
 
 from imagex_dedup.engine.fingerprint import WINDOW_SIDE, Fingerprint
-from imagex_dedup.engine.scoring import Prepared, prepare
+from imagex_dedup.engine.scoring import Prepared, orient_regions, prepare
 
 SEGMENTS = 4
 SEGMENT_BITS = 24
@@ -59,15 +60,33 @@ def frequency_blocks(segments: int, bits: int) -> np.ndarray:
     return LOW_BITS_BY_FREQUENCY[: segments * bits].reshape(segments, bits)
 
 
+@cache
+def _byte_tables(shape: tuple[int, int], flat_positions: bytes) -> np.ndarray:
+    """(16, 256, segments) int64: what each value of each hash byte adds to each segment."""
+    segments, bits = shape
+    positions = np.frombuffer(flat_positions, np.int64).reshape(shape)
+    values = np.arange(256, dtype=np.int64)
+    table = np.zeros((16, 256, segments), np.int64)
+    for segment in range(segments):
+        for rank, position in enumerate(positions[segment].tolist()):
+            byte, bit = divmod(position, 8)  # bits are packed most significant first
+            table[byte, :, segment] += ((values >> (7 - bit)) & 1) << (bits - 1 - rank)
+    return table
+
+
 def segment_keys(words: np.ndarray, positions: np.ndarray) -> np.ndarray:
-    """(..., 2) 10x10 hashes as uint64 words -> (..., segments) position-tagged int64 keys."""
+    """(..., 2) 10x10 hashes as uint64 words -> (..., segments) position-tagged int64 keys.
+
+    A segment's value has its first bit position as the most significant bit. Computed with
+    one table lookup per hash byte (no unpacking to bits: probing many hashes is the cost).
+    """
     segments, bits = positions.shape
-    unpacked = np.unpackbits(np.ascontiguousarray(words).view(np.uint8), axis=-1)
-    packed = np.packbits(unpacked[..., positions], axis=-1).astype(np.int64)
-    values = np.zeros(packed.shape[:-1], np.int64)
-    for byte in range(packed.shape[-1]):
-        values = (values << 8) | packed[..., byte]
-    return (values >> (8 * packed.shape[-1] - bits)) + (np.arange(segments, dtype=np.int64) << bits)
+    table = _byte_tables(positions.shape, positions.astype(np.int64).tobytes())
+    data = np.ascontiguousarray(words).view(np.uint8)
+    values = np.zeros((*data.shape[:-1], segments), np.int64)
+    for byte in range(data.shape[-1]):
+        values += table[byte, data[..., byte]]
+    return values + (np.arange(segments, dtype=np.int64) << bits)
 
 
 _PARTITIONS = np.concatenate(
@@ -100,5 +119,5 @@ def index_keys_many(fps: Sequence[Fingerprint | bytes]) -> list[list[int]]:
 def query_keys(fp: Fingerprint | bytes) -> list[int]:
     """Keys to look up for a new fingerprint, covering flips and rotations (sorted, unique)."""
     prepared = prepare([fp])
-    hashes = np.concatenate([prepared.low[0], prepared.oriented_windows[0, :, 0]])
+    hashes = np.concatenate([prepared.low[0], orient_regions(prepared.windows[:, :1])[0, :, 0]])
     return np.unique(segment_keys(hashes, _PARTITIONS)[..., None] ^ PROBE_FLIPS).tolist()

@@ -1,37 +1,59 @@
 """Similarity of two fingerprints, in [0, 1].
 
-Three Hamming distances, each the minimum over the eight dihedral orientations (identity,
-flips, 90/180/270-degree rotations, transposes) and expressed as a fraction of the bits compared:
+Hamming distances between hashes of the two pictures, each the minimum over the eight dihedral
+orientations (identity, flips, 90/180/270-degree rotations, transposes) and expressed as a
+fraction of the bits compared, one per *kind* of alignment:
 
 * ``full``: full hash against full hash (256 bits);
 * ``centre``: one picture's full hash, cut to its 10x10 lowest frequencies, against the other's
-  centred window (catches centred crops, small tilts cropped straight, corner overlays);
-* ``side``: the same against the side windows (catches one-side crops).
+  centred windows (catches centred crops, corner overlays, a picture padded by a quarter);
+* ``side``: the same against the side windows (catches one-side crops);
+* ``masked``: each masked window against the other's same window (the band it leaves out maps
+  through the orientation): catches a caption box, logo or banner near one side;
+* ``tilt``: one picture's tilted centred windows against the other's full-hash low frequencies
+  and centred windows: catches tilts of 2-5 degrees, cropped straight or with filled corners.
 
 Each distance maps linearly to a score that is exactly :data:`DEFAULT_SIMILARITY` at its
-tolerance and 1.0 at distance 0; the result is the best of the three, clipped to [0, 1]::
+tolerance and 1.0 at distance 0::
 
     score = max(1 - 0.16 * d_kind / TOLERANCE[kind])
 
-Calibration (bench/bench_accuracy.py): the tolerances sit just below the closest *different*
-pictures measured on the labelled set, the hard negatives being a stereo pair (two views of one
-scene a few per cent apart: full 0.27, side 0.10) and look-alike textures, so 0.84 favours
-precision. The side windows line up crops so well that they get the tightest tolerance: a
-shifted scene (the stereo pair) lines up almost as well. Lower thresholds trade precision for
-recall proportionally on all three kinds.
+A sixth kind compares the *grids* of mean luminances by rank: the mean absolute rank difference
+of the cells, leaving out the :data:`GRID_IGNORED` cells that differ most (an overlay, the
+corners of a tilt), in rank units. It scores like the others, against :data:`GRID_TOLERANCE`,
+and counts only when both grids vary well (:data:`GRID_SPREAD`): the ranks of smooth cells are
+decided by noise.
+
+**Low-detail pictures.** When either grid varies little (its spread, see :class:`Prepared`,
+below :data:`LOW_DETAIL` levels: near-blank, dark and flat, or one smooth gradient), the
+hash signs are decided by whatever little structure there is, or by an overlay: two different
+dark photos with the same caption box in one corner get the same full hash. Such pairs are
+matched strictly: unless the whole pictures nearly coincide (:data:`NEAR_IDENTICAL`), the grids
+must agree as well (the score is capped by the grid distance against the looser
+:data:`VETO_TOLERANCE`: 0.84 exactly at it, proportionally less beyond), and a *blank* picture
+(:data:`BLANK`) matches through the whole-picture kinds only, since a blank band or corner looks
+like any other.
+
+The result is clipped to [0, 1]. Calibration (bench/bench_accuracy.py): the tolerances sit just
+below the closest *different* pictures measured on the labelled set (a stereo pair, two views of
+one scene a few per cent apart; look-alike textures); 0.84 favours precision.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
 from imagex_dedup.engine.fingerprint import (
+    CENTRED_WINDOWS,
     FULL_BYTES,
     FULL_SIDE,
+    GRID_OFFSET,
+    GRID_SIDE,
+    MASKED,
+    REGIONS,
     WINDOW_BYTES,
     WINDOW_SIDE,
     WINDOWS,
@@ -44,10 +66,37 @@ DEFAULT_SIMILARITY = 0.84
 FULL_TOLERANCE = 0.25
 CENTRE_TOLERANCE = 0.14
 SIDE_TOLERANCE = 0.08
+MASKED_TOLERANCE = 0.08
+TILT_TOLERANCE = 0.14
+GRID_IGNORED = 12
+"""Grid cells left out of a grid comparison: the ones that differ most in rank."""
+GRID_TOLERANCE = 2.5
+"""Mean rank difference (of 64 cells) of the kept cells at which the grid kind scores 0.84."""
+VETO_TOLERANCE = 8.0
+"""Mean rank difference at which a low-detail pair's score is capped to 0.84."""
+LOW_DETAIL = 8.0
+"""Grid spread (levels 0-255, see :class:`Prepared`) below which a picture is low-detail."""
+GRID_SPREAD = 24.0
+"""Grid spread both pictures need for the grid kind to count."""
+NEAR_IDENTICAL = 0.95
+"""A low-detail pair whose whole pictures score this much matches without the grid check."""
+BLANK = 1.5
+"""Grid spread below which a picture counts as blank."""
 _SLOPE = 1.0 - DEFAULT_SIMILARITY
 
 FULL_BITS = FULL_SIDE * FULL_SIDE - 1
 WINDOW_BITS = WINDOW_SIDE * WINDOW_SIDE - 1
+_CELLS = GRID_SIDE * GRID_SIDE
+_MASKED = slice(len(WINDOWS), len(WINDOWS) + len(MASKED))
+_TILTED = slice(len(WINDOWS) + len(MASKED), REGIONS)
+
+
+def _orientations() -> list[tuple[bool, bool, bool]]:
+    """(transpose, horizontal flip, vertical flip) of orientation 0-7; 0 is the identity.
+
+    The picture is transposed first, then flipped.
+    """
+    return [(t, h, v) for t in (False, True) for h in (False, True) for v in (False, True)]
 
 
 def _dihedral(side: int) -> tuple[np.ndarray, np.ndarray]:
@@ -61,16 +110,44 @@ def _dihedral(side: int) -> tuple[np.ndarray, np.ndarray]:
     index = np.arange(side * side).reshape(side, side)
     u, v = np.indices((side, side))
     perms, masks = [], []
-    for transpose in (False, True):
-        for hflip in (False, True):
-            for vflip in (False, True):
-                perms.append((index.T if transpose else index).ravel())
-                masks.append((((v % 2 == 1) & hflip) ^ ((u % 2 == 1) & vflip)).ravel())
+    for transpose, hflip, vflip in _orientations():
+        perms.append((index.T if transpose else index).ravel())
+        masks.append((((v % 2 == 1) & hflip) ^ ((u % 2 == 1) & vflip)).ravel())
     return np.array(perms), np.array(masks)
+
+
+def _grid_perms() -> np.ndarray:
+    """(8, cells): the grid of the oriented picture is ``grid[perms[o]]`` (row-major cells)."""
+    index = np.arange(_CELLS).reshape(GRID_SIDE, GRID_SIDE)
+    perms = []
+    for transpose, hflip, vflip in _orientations():
+        cells = index.T if transpose else index
+        cells = cells[:, ::-1] if hflip else cells
+        perms.append((cells[::-1] if vflip else cells).ravel())
+    return np.array(perms)
+
+
+def _masked_sides() -> np.ndarray:
+    """(8, len(MASKED)): which masked window of the oriented picture each one becomes."""
+    sides = []
+    for transpose, hflip, vflip in _orientations():
+        row = []
+        for top, bottom, left, right in MASKED:
+            if transpose:
+                top, bottom, left, right = left, right, top, bottom
+            if hflip:
+                left, right = right, left
+            if vflip:
+                top, bottom = bottom, top
+            row.append(MASKED.index((top, bottom, left, right)))
+        sides.append(row)
+    return np.array(sides)
 
 
 _FULL_PERMS, _FULL_MASKS = _dihedral(FULL_SIDE)
 _WINDOW_PERMS, _WINDOW_MASKS = _dihedral(WINDOW_SIDE)
+_GRID_PERMS = _grid_perms()
+_MASKED_SIDES = _masked_sides()
 _LOW_INDEX = (np.arange(WINDOW_SIDE)[:, None] * FULL_SIDE + np.arange(WINDOW_SIDE)).ravel()
 """Positions of the 10x10 lowest frequencies inside the 16x16 full hash bits."""
 
@@ -87,30 +164,56 @@ def _orient(bits: np.ndarray, perms: np.ndarray, masks: np.ndarray) -> np.ndarra
     return bits[:, perms] ^ masks
 
 
+def orient_regions(words: np.ndarray) -> np.ndarray:
+    """(n, r, 2) packed 10x10 hashes -> (n, 8, r, 2): each hash in every orientation."""
+    packed = np.ascontiguousarray(words).view(np.uint8)
+    bits = np.unpackbits(packed, axis=-1)[..., : WINDOW_SIDE * WINDOW_SIDE].astype(bool)
+    oriented = bits[..., _WINDOW_PERMS] ^ _WINDOW_MASKS  # (n, r, 8, bits)
+    return _words(np.packbits(oriented.transpose(0, 2, 1, 3), axis=-1))
+
+
+def _grid_ranks(grids: np.ndarray) -> np.ndarray:
+    """(n, cells) uint8 grids -> twice each cell's average rank (ties share one), int16.
+
+    Ranks make the grid comparison blind to brightness, contrast and gamma (any monotonic
+    change of the levels). Counted in chunks: the (chunk, cells, cells) comparison is the cost.
+    """
+    out = np.empty(grids.shape, np.int16)
+    for start in range(0, len(grids), 4096):
+        g = grids[start : start + 4096, None, :]
+        below = (g < g.transpose(0, 2, 1)).sum(axis=2)
+        at_most = (g <= g.transpose(0, 2, 1)).sum(axis=2)
+        out[start : start + 4096] = below + at_most - 1
+    return out
+
+
 @dataclass(frozen=True)
 class Prepared:
     """Hash arrays of many fingerprints, ready for vectorised pair scoring.
 
     Packed bits in uint64 words (zero-padded) so popcounts run a word at a time. ``full``:
-    (n, k, 4) the full hash; ``low``: (n, k, 2) its 10x10 low frequencies; ``windows``:
-    (n, len(WINDOWS), 2) the window hashes as stored. ``k`` is 8 (every dihedral orientation,
-    needed on the query side of :func:`pair_scores`) or 1 (as stored: enough for candidates).
+    (n, k, 4) the full hash; ``low``: (n, k, 2) its 10x10 low frequencies; ``regions``:
+    (n, REGIONS, 2) the window, masked and tilted hashes as stored. ``k`` is 8 (every dihedral
+    orientation, needed on the query side of :func:`pair_scores`) or 1 (as stored). ``ranks``:
+    (n, cells) twice the grid's cell ranks; ``spread``: (n,) how much the grid varies, in levels:
+    the mean absolute deviation of its cells from their median, leaving out the
+    :data:`GRID_IGNORED` most deviant cells (so an overlay does not make a flat picture look
+    detailed).
     """
 
     full: np.ndarray
     low: np.ndarray
-    windows: np.ndarray
+    regions: np.ndarray
+    ranks: np.ndarray
+    spread: np.ndarray
 
     def __len__(self) -> int:
         return len(self.full)
 
-    @cached_property
-    def oriented_windows(self) -> np.ndarray:
-        """(n, 8, len(WINDOWS), 2): every window hash in every orientation (computed on use)."""
-        packed = np.ascontiguousarray(self.windows).view(np.uint8)
-        bits = np.unpackbits(packed, axis=-1)[..., : WINDOW_SIDE * WINDOW_SIDE].astype(bool)
-        oriented = bits[..., _WINDOW_PERMS] ^ _WINDOW_MASKS  # (n, windows, 8, bits)
-        return _words(np.packbits(oriented.transpose(0, 2, 1, 3), axis=-1))
+    @property
+    def windows(self) -> np.ndarray:
+        """(n, len(WINDOWS), 2): the window hashes (the ones the index keys cover)."""
+        return self.regions[:, : len(WINDOWS)]
 
 
 def _words(packed: np.ndarray) -> np.ndarray:
@@ -123,20 +226,25 @@ def _words(packed: np.ndarray) -> np.ndarray:
 def prepare(fingerprints: Sequence[Fingerprint | bytes], *, oriented: bool = True) -> Prepared:
     """Validate and unpack fingerprints into the arrays :func:`pair_scores` works on.
 
-    ``oriented=False`` skips the 8 dihedral orientations: for the candidate side only.
+    ``oriented=False`` skips the 8 dihedral orientations of the full hash: for the candidate
+    side only.
     """
     rows = fingerprint_rows(fingerprints)
-    window_hashes = rows[:, 1 + FULL_BYTES :].reshape(-1, len(WINDOWS), WINDOW_BYTES)
+    regions = rows[:, 1 + FULL_BYTES : GRID_OFFSET].reshape(-1, REGIONS, WINDOW_BYTES)
     full_bits = np.unpackbits(rows[:, 1 : 1 + FULL_BYTES], axis=1).astype(bool)
     if oriented:
         full = _orient(full_bits, _FULL_PERMS, _FULL_MASKS)
         low = _orient(full_bits[:, _LOW_INDEX], _WINDOW_PERMS, _WINDOW_MASKS)
     else:
         full, low = full_bits[:, None], full_bits[:, None, _LOW_INDEX]
+    grids = rows[:, GRID_OFFSET:]
+    deviation = np.sort(np.abs(grids - np.median(grids, axis=1, keepdims=True)), axis=1)
     return Prepared(
         full=_words(np.packbits(full, axis=2)),
         low=_words(np.packbits(low, axis=2)),
-        windows=_words(window_hashes),
+        regions=_words(regions),
+        ranks=_grid_ranks(grids),
+        spread=deviation[:, : _CELLS - GRID_IGNORED].mean(axis=1),
     )
 
 
@@ -154,6 +262,49 @@ def score_from_distance(distance: np.ndarray, bits: int, tolerance: float) -> np
     return 1.0 - _SLOPE * (distance / bits) / tolerance
 
 
+def _oriented_rows(words: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """``_orient_regions(words[index])``, computing each distinct row once."""
+    unique, inverse = np.unique(index, return_inverse=True)
+    return orient_regions(words[unique])[inverse]
+
+
+def grid_distance(a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray) -> np.ndarray:
+    """Mean rank difference of the grid cells of pairs, the worst :data:`GRID_IGNORED` left
+    out, in the best orientation (rank units: 0 for the same order, about 21 for unrelated)."""
+    kept = _CELLS - GRID_IGNORED
+    oriented = a.ranks[ia][:, _GRID_PERMS]  # (k, 8, cells)
+    diff = np.abs(oriented - b.ranks[ib][:, None, :])
+    best = np.partition(diff, kept - 1, axis=-1)[..., :kept].sum(axis=-1).min(axis=1)
+    return best / (2.0 * kept)
+
+
+def _region_distances(
+    a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distances of the kinds centre, side, masked and tilt of pairs (a[ia], b[ib])."""
+    a_regions = _oriented_rows(a.regions, ia)  # (k, 8, REGIONS, 2)
+    b_low, b_regions = b.low[ib, :1], b.regions[ib]
+    # low frequencies of one side's full hash against the other's windows, in all orientations
+    ab = popcount(a.low[ia][:, :, None] ^ b_regions[:, None, : len(WINDOWS)]).min(axis=1)
+    ba = popcount(b_low[:, :, None] ^ a_regions[:, :, : len(WINDOWS)]).min(axis=1)
+    windows = np.minimum(ab, ba)
+    b_masked = b_regions[:, _MASKED][:, _MASKED_SIDES]  # (k, 8, masked, 2)
+    masked = popcount(a_regions[:, :, _MASKED] ^ b_masked).min(axis=(1, 2))
+    # tilted centred windows of one side against the other's low frequencies and centred windows
+    b_plain = np.concatenate([b_low, b_regions[:, :CENTRED_WINDOWS]], axis=1)  # (k, 3, 2)
+    a_plain = np.concatenate(
+        [a.low[ia][:, :, None], a_regions[:, :, :CENTRED_WINDOWS]], axis=2
+    )  # (k, 8, 3, 2)
+    tilt_ab = popcount(a_regions[:, :, _TILTED, None] ^ b_plain[:, None, None]).min(axis=(1, 2, 3))
+    tilt_ba = popcount(b_regions[:, None, _TILTED, None] ^ a_plain[:, :, None]).min(axis=(1, 2, 3))
+    return (
+        windows[:, :CENTRED_WINDOWS].min(axis=1),
+        windows[:, CENTRED_WINDOWS:].min(axis=1),
+        masked,
+        np.minimum(tilt_ab, tilt_ba),
+    )
+
+
 def pair_scores(a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray) -> np.ndarray:
     """Scores of the pairs ``(a[ia[k]], b[ib[k]])`` as float64, vectorised over k.
 
@@ -161,18 +312,28 @@ def pair_scores(a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray) -> np.
     enough: for a dihedral transform o, ``|o(x) ^ y| == |x ^ o^-1(y)|``.
     """
     full = popcount(a.full[ia] ^ b.full[ib, :1]).min(axis=1)
-    # low frequencies of one side's full hash against the other's windows, in all orientations
-    ab = popcount(a.low[ia][:, :, None] ^ b.windows[ib][:, None]).min(axis=1)
-    ba = popcount(b.low[ib, :1][:, :, None] ^ a.oriented_windows[ia]).min(axis=1)
-    windows = np.minimum(ab, ba)
-    scores = np.maximum.reduce(
+    centre, side, masked, tilt = _region_distances(a, ia, b, ib)
+    grid = grid_distance(a, ia, b, ib)
+    aligned = np.maximum.reduce(
         [
             score_from_distance(full, FULL_BITS, FULL_TOLERANCE),
-            score_from_distance(windows[:, 0], WINDOW_BITS, CENTRE_TOLERANCE),
-            score_from_distance(windows[:, 1:].min(axis=1), WINDOW_BITS, SIDE_TOLERANCE),
+            score_from_distance(centre, WINDOW_BITS, CENTRE_TOLERANCE),
+            score_from_distance(side, WINDOW_BITS, SIDE_TOLERANCE),
         ]
     )
-    return np.clip(scores, 0.0, 1.0)
+    partial = np.maximum(
+        score_from_distance(masked, WINDOW_BITS, MASKED_TOLERANCE),
+        score_from_distance(tilt, WINDOW_BITS, TILT_TOLERANCE),
+    )
+    spread = np.minimum(a.spread[ia], b.spread[ib])
+    grid_kind = np.where(spread >= GRID_SPREAD, score_from_distance(grid, 1, GRID_TOLERANCE), 0.0)
+    detailed = np.maximum.reduce([aligned, partial, grid_kind])
+    # low detail: no grid kind, no partial kinds for a blank picture (a blank band or corner
+    # matches any other), and the grids must agree, unless the whole pictures nearly coincide
+    strict = np.maximum(aligned, np.where(spread < BLANK, 0.0, partial))
+    low = np.minimum(strict, score_from_distance(grid, 1, VETO_TOLERANCE))
+    low = np.where(aligned >= NEAR_IDENTICAL, aligned, low)
+    return np.clip(np.where(spread < LOW_DETAIL, low, detailed), 0.0, 1.0)
 
 
 def compare_many(

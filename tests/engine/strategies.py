@@ -9,8 +9,9 @@ from imagex_dedup.engine.fingerprint import (
     FINGERPRINT_BYTES,
     FINGERPRINT_VERSION,
     FULL_BYTES,
+    GRID_OFFSET,
+    REGIONS,
     WINDOW_BYTES,
-    WINDOWS,
     Fingerprint,
 )
 
@@ -19,8 +20,8 @@ def _valid(raw: bytes) -> Fingerprint:
     data = np.frombuffer(raw, np.uint8).copy()
     data[0] = FINGERPRINT_VERSION
     data[1] &= 0x7F  # DC bit of the full hash
-    windows = data[1 + FULL_BYTES :].reshape(len(WINDOWS), WINDOW_BYTES)
-    windows[:, 0] &= 0x7F  # DC bits of the window hashes
+    windows = data[1 + FULL_BYTES : GRID_OFFSET].reshape(REGIONS, WINDOW_BYTES)
+    windows[:, 0] &= 0x7F  # DC bits of the region hashes
     windows[:, -1] &= 0xF0  # padding bits
     return Fingerprint.from_bytes(data.tobytes())
 

@@ -15,7 +15,12 @@ from imagex_dedup.engine import (
     fingerprint_image,
     fingerprint_many,
 )
-from imagex_dedup.engine.fingerprint import FINGERPRINT_BYTES, FULL_SIDE, trim_borders
+from imagex_dedup.engine.fingerprint import (
+    FINGERPRINT_BYTES,
+    FULL_SIDE,
+    GRID_OFFSET,
+    trim_borders,
+)
 from imagex_dedup.engine.scoring import dihedral_bits
 from tests.engine.conftest import PHOTOS, encode, photo
 from tests.engine.strategies import fingerprints
@@ -28,7 +33,7 @@ def _full_bits(fp: Fingerprint) -> np.ndarray:
 
 def test_layout_is_compact_and_versioned() -> None:
     fp = fingerprint_image(photo())
-    assert len(fp.to_bytes()) == FINGERPRINT_BYTES == 150
+    assert len(fp.to_bytes()) == FINGERPRINT_BYTES == 331
     assert fp.to_bytes()[0] == FINGERPRINT_VERSION
     assert not _full_bits(fp)[0]  # DC bit
 
@@ -136,7 +141,7 @@ def test_from_bytes_rejects_corrupt_fields(fp: Fingerprint, field: str) -> None:
     elif field == "dc":
         data[1] |= 0x80
     else:
-        data[-1] |= 0x01
+        data[GRID_OFFSET - 1] |= 0x01  # padding of the last region hash
     with pytest.raises(ValueError):
         Fingerprint.from_bytes(bytes(data))
 

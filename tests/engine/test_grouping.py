@@ -7,9 +7,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from imagex_dedup.engine import Fingerprint, compare, fingerprint_image, group
+from imagex_dedup.engine import (
+    Fingerprint,
+    assign,
+    compare,
+    compare_many,
+    fingerprint_image,
+    group,
+)
+from imagex_dedup.engine.fingerprint import GRID_BYTES, REGIONS
 from tests.engine.conftest import photo
-from tests.support.synthetic import synthetic_fingerprints
+from tests.support.synthetic import pack, synthetic_fingerprints
 from tests.support.variants import make_variant
 
 
@@ -27,36 +35,98 @@ def test_groups_variants_of_each_photo_and_leaves_singletons_out() -> None:
     assert group([fingerprint_image(image) for image in images]) == [[0, 2, 5], [1, 4, 6]]
 
 
-def _fingerprint(full: np.ndarray, windows: np.ndarray) -> Fingerprint:
-    padded = np.concatenate([windows, np.zeros((len(windows), 4), bool)], axis=1)
-    data = bytes([1]) + np.packbits(full).tobytes() + np.packbits(padded, axis=1).tobytes()
-    return Fingerprint.from_bytes(data)
+def _fingerprint(full: np.ndarray, seed: int = 0) -> Fingerprint:
+    """A fingerprint with these full-hash bits; random region hashes and a detailed grid, so
+    pairs match through the full hash alone (score ``1 - 0.16 * distance / (0.25 * 255)``)."""
+    rng = np.random.default_rng(seed)
+    regions = rng.random((REGIONS, 100)) < 0.5
+    regions[:, 0] = False
+    return pack(full, regions, rng.integers(0, 256, GRID_BYTES))
 
 
-def test_a_lone_bridge_does_not_merge_two_groups() -> None:
-    rng = np.random.default_rng(0)
-    base = rng.random(256) < 0.5
-    base[0] = False
-    apart = rng.choice(np.arange(1, 256), 70, replace=False)  # 70 bits: score 0.82
-    other = base.copy()
-    other[apart] ^= True
-    windows_a, windows_b = (rng.random((9, 100)) < 0.5 for _ in range(2))
-    windows_a[:, 0] = windows_b[:, 0] = False
+def _base(seed: int) -> np.ndarray:
+    bits = np.random.default_rng(seed).random(256) < 0.5
+    bits[0] = False
+    return bits
 
-    def copy(bits: np.ndarray, flips: np.ndarray) -> np.ndarray:
-        out = bits.copy()
-        out[flips] ^= True
-        return out
 
-    elsewhere = np.setdiff1d(np.arange(1, 256), apart)
-    cluster_a = [copy(base, apart[:k]) for k in (0, 2, 4)]
-    bridge = copy(base, apart[:20])  # 20 bits from group A, 50 from group B: scores 0.87
-    # B's other members are 16 bits from B's first (linked) but 66 from the bridge (not linked)
-    cluster_b = [other, copy(other, elsewhere[:16]), copy(other, elsewhere[16:32])]
-    fps = [_fingerprint(f, windows_a) for f in [*cluster_a, bridge]]
-    fps += [_fingerprint(f, windows_b) for f in cluster_b]
-    assert compare(fps[3], fps[4]) >= 0.84 > compare(fps[0], fps[4])
-    assert group(fps) == [[0, 1, 2, 3], [4, 5, 6]]
+def _flipped(bits: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    out = bits.copy()
+    out[positions] ^= True
+    return out
+
+
+def test_two_views_are_not_grouped_through_their_edited_copies() -> None:
+    """A stereo pair: the views score 0.82; each has copies, two of which are edited halfway
+    towards the other view and link to it. Two groups, one per view."""
+    positions = np.random.default_rng(0).permutation(np.arange(1, 256))
+    apart, elsewhere = positions[:70], positions[70:]  # 70 bits apart: score 0.82
+    left = _base(1)
+    views = [left, _flipped(left, apart)]
+    fps = []
+    for view in (0, 1):
+        towards = apart[:22] if view == 0 else apart[-22:]
+        own = elsewhere[60 * view : 60 * view + 60]
+        fps.append(_fingerprint(views[view], seed=len(fps)))
+        for k in range(4):  # plain copies: 6 bits from the view
+            fps.append(_fingerprint(_flipped(views[view], own[6 * k : 6 * k + 6]), len(fps)))
+        for k in range(2):  # 22 bits towards the other view and 10 more: links to both views
+            edit = np.concatenate([towards, own[30 + 10 * k : 40 + 10 * k]])
+            fps.append(_fingerprint(_flipped(views[view], edit), seed=len(fps)))
+    assert compare(fps[0], fps[7]) < 0.84
+    assert compare(fps[5], fps[7]) >= 0.84 and compare(fps[12], fps[0]) >= 0.84
+    assert group(fps) == [list(range(7)), list(range(7, 14))]
+
+
+def test_a_family_stays_one_group_but_no_picture_joins_through_another() -> None:
+    base = _base(2)
+    positions = np.random.default_rng(1).permutation(np.arange(1, 256))
+    one, two = positions[:40], positions[40:80]  # 40 bits: 0.90; 80 bits: 0.80
+    edits = [_flipped(base, one), _flipped(base, two), _flipped(base, [*one[:20], *two[:20]])]
+    family = [_fingerprint(bits, seed=i) for i, bits in enumerate([base, *edits])]
+    assert compare(family[1], family[2]) < 0.84  # two edits that do not match each other
+    assert group(family) == [[0, 1, 2, 3]]  # but most pairs match
+    assert [len(g) for g in group(family[:3])] == [2]  # 1 and 2 match only 0: one of them
+    chain = [_flipped(base, positions[: 40 * k]) for k in range(4)]  # each 40 bits on
+    fps = [_fingerprint(bits, seed=i) for i, bits in enumerate(chain)]
+    assert [compare(fps[k], fps[k + 1]) >= 0.84 for k in range(3)] == [True] * 3
+    assert all(len(g) == 2 for g in group(fps))
+
+
+def _family(seed: int, size: int) -> list[Fingerprint]:
+    """A picture and ``size - 1`` copies a few bits from it, all linked to each other."""
+    base = _base(seed)
+    rng = np.random.default_rng(seed)
+    copies = [base] + [
+        _flipped(base, rng.choice(np.arange(1, 256), 8, replace=False)) for _ in range(size - 1)
+    ]
+    return [_fingerprint(bits, seed=seed * 100 + i) for i, bits in enumerate(copies)]
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**16), st.integers(2, 6), st.integers(0, 90))
+def test_a_group_does_not_depend_on_unrelated_images(seed: int, size: int, extra: int) -> None:
+    own = _family(seed, size) + _family(seed + 1, 3)
+    unrelated, _ = synthetic_fingerprints(extra, seed=seed, planted=extra // 4)
+    assert all(compare_many(fp, own).max() < 0.84 for fp in unrelated)
+    alone = group(own)
+    together = group(own + unrelated)  # beyond 64 fingerprints: the index path
+    assert [g for g in together if g[0] < len(own)] == alone
+    assert alone == [list(range(size)), list(range(size, size + 3))]
+
+
+def test_assign_joins_the_best_matching_representative() -> None:
+    base = _base(3)
+    positions = np.random.default_rng(2).permutation(np.arange(1, 256))
+    near, nearer = _flipped(base, positions[:30]), _flipped(base, positions[:10])
+    representatives = [_fingerprint(near, 1), _fingerprint(nearer, 2), _fingerprint(_base(4), 3)]
+    new = _fingerprint(base, 4)
+    assert assign(new, representatives) == 1
+    assert assign(new, [representatives[0], representatives[0]]) == 0  # tie: the older one
+    assert assign(new, representatives[2:]) is None
+    assert assign(new, []) is None
+    with pytest.raises(ValueError):
+        assign(new, representatives, similarity=-0.1)
 
 
 def test_nothing_to_group() -> None:
@@ -128,3 +198,35 @@ def test_groups_are_disjoint() -> None:
     groups = group(fps, similarity=0.7)
     for a, b in itertools.combinations(groups, 2):
         assert not set(a) & set(b)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 2**16), st.lists(st.integers(1, 6), min_size=2, max_size=5), st.randoms())
+def test_families_with_bridges_group_the_same_in_any_order(seed: int, sizes, rnd) -> None:
+    """Families of copies plus an image halfway between each two (a bridge): the groups do not
+    depend on the input order, every member is linked within its group, and no group holds two
+    whole families."""
+    fps, family = [], []
+    for k, size in enumerate(sizes):
+        members = _family(seed + 7 * k, size)
+        fps += members
+        family += [k] * len(members)
+    for a in range(len(sizes) - 1):  # one image halfway between each family and the next
+        base_a, base_b = _base(seed + 7 * a), _base(seed + 7 * (a + 1))
+        differ = np.flatnonzero(base_a != base_b)
+        fps.append(_fingerprint(_flipped(base_a, differ[: len(differ) // 2]), seed + len(fps)))
+        family.append(-1)
+    order = list(range(len(fps)))
+    rnd.shuffle(order)
+    groups = group(fps)
+    assert _relabelled(group([fps[i] for i in order]), order) == {frozenset(g) for g in groups}
+    for members in groups:
+        for member in members:
+            others = [fps[i] for i in members if i != member]
+            assert compare_many(fps[member], others).max() >= 0.84  # linked within its group
+        whole = {
+            k
+            for k in set(family) - {-1}
+            if family.count(k) > 1 and all(i in members for i, f in enumerate(family) if f == k)
+        }
+        assert len(whole) <= 1

@@ -12,7 +12,7 @@ from imagex_dedup.engine import (
     index_keys_many,
     query_keys,
 )
-from imagex_dedup.engine.fingerprint import FULL_BYTES, FULL_SIDE, WINDOW_SIDE
+from imagex_dedup.engine.fingerprint import FULL_BYTES, FULL_SIDE, WINDOW_SIDE, WINDOWS
 from imagex_dedup.engine.keys import PROBE_FLIPS, SEGMENTS
 from tests.engine.conftest import photo
 from tests.engine.strategies import fingerprints
@@ -24,7 +24,7 @@ def test_keys_are_small_ints_in_range_and_few(fp: Fingerprint) -> None:
     index, query = index_keys(fp), query_keys(fp)
     assert all(isinstance(k, int) and 0 <= k < 2**62 for k in index + query)
     assert index == sorted(set(index)) and query == sorted(set(query))
-    assert len(index) <= 10 * 2 * SEGMENTS  # (full + 9 windows) x 2 partitions
+    assert len(index) <= (1 + len(WINDOWS)) * 2 * SEGMENTS  # (full + windows) x 2 partitions
     assert len(query) <= 16 * 2 * SEGMENTS * len(PROBE_FLIPS) <= 3200
 
 

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import hashlib
 import io
 import pickle
 import struct
 import zlib
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageChops, ImageFile, ImageStat
 
+from imagex_dedup.engine.cli import expand_inputs
 from imagex_dedup.engine.errors import ImageLoadError
-from imagex_dedup.engine.loading import LoadLimits, load_image
+from imagex_dedup.engine.loading import LoadLimits, image_extensions, load_image
 from tests.engine.conftest import PHOTOS, encode, photo
 
 
@@ -173,11 +176,41 @@ def test_mpo_counts_as_jpeg() -> None:
     assert loaded.format == "MPO"
 
 
-def test_avif_is_opt_in() -> None:
-    avif = encode(photo(), "AVIF")
-    assert load_error(avif).code == "unsupported_format"
-    limits = LoadLimits(formats=frozenset({"AVIF"}))
-    assert load_image(avif, limits=limits).format == "AVIF"
+def _heif(image: Image.Image, **options: object) -> bytes:
+    """HEIC bytes made in code (pillow-heif's encoder, registered for the test only)."""
+    pillow_heif = pytest.importorskip("pillow_heif")
+    pillow_heif.register_heif_opener()
+    return encode(image, "HEIF", quality=90, **options)
+
+
+@pytest.mark.parametrize("fmt", ["AVIF", "HEIF"])
+def test_avif_and_heif_are_read_by_default_within_the_limits(fmt: str) -> None:
+    data = _heif(photo()) if fmt == "HEIF" else encode(photo(), "AVIF", quality=90)
+    loaded = load_image(data, draft_size=None)
+    assert (loaded.format, loaded.image.size, loaded.image.mode) == (fmt, (480, 360), "RGB")
+    assert mean_difference(loaded.image, photo()) < 6
+    assert load_error(data, limits=LoadLimits(max_pixels=1000)).code == "too_many_pixels"
+    assert load_error(data, limits=LoadLimits(max_bytes=len(data) - 1)).code == "too_large"
+    without = LoadLimits(formats=frozenset({"JPEG", "PNG"}))
+    assert load_error(data, limits=without).code in {"unsupported_format", "not_an_image"}
+
+
+def test_heif_orientation_is_applied_once() -> None:
+    upright = photo()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    stored = upright.transpose(Image.Transpose.ROTATE_90)
+    loaded = load_image(_heif(stored, exif=exif.tobytes()), draft_size=None)
+    assert loaded.image.size == upright.size == (loaded.width, loaded.height)
+    assert mean_difference(loaded.image, upright) < 8
+
+
+def test_heic_files_are_found_in_directories(tmp_path) -> None:
+    (tmp_path / "phone.heic").write_bytes(_heif(photo()))
+    (tmp_path / "notes.txt").write_text("not an image")
+    found = expand_inputs([str(tmp_path)], argparse.ArgumentParser())
+    assert [Path(item.location).name for item in found] == ["phone.heic"]
+    assert image_extensions() >= {".heic", ".heif", ".avif", ".jpg"}
 
 
 # --- decoding ----------------------------------------------------------------------------------

@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import pytest
 from hypothesis import given
+from PIL import Image
 
 from imagex_dedup.engine import DEFAULT_SIMILARITY, Fingerprint, compare, compare_many
 from imagex_dedup.engine.fingerprint import fingerprint_image
@@ -102,3 +103,25 @@ def test_distinct_photos_score_below_the_default_threshold() -> None:
     fps = [fingerprint_image(photo(name)) for name in DISTINCT]
     for a, b in itertools.combinations(fps, 2):
         assert compare(a, b) < DEFAULT_SIMILARITY
+
+
+def _dark(image: Image.Image) -> Image.Image:
+    """A dark, flat rendering (levels 10-60), as a night shot."""
+    return image.point(lambda value: 10 + value * 50 // 255)
+
+
+def test_a_caption_box_does_not_make_different_dark_photos_match() -> None:
+    photos = [_dark(photo(name)) for name in ("flower.jpg", "flower2.jpg", "app13-multiple.jpg")]
+    boxed = [fingerprint_image(make_variant(p, "caption", seed=4)) for p in photos]
+    plain = [fingerprint_image(p) for p in photos]
+    for i, j in itertools.combinations(range(len(photos)), 2):
+        assert compare(boxed[i], boxed[j]) < DEFAULT_SIMILARITY
+    assert all(compare(b, p) >= DEFAULT_SIMILARITY for b, p in zip(boxed, plain, strict=True))
+
+
+def test_blank_pictures_match_only_as_whole_pictures() -> None:
+    blank = Image.new("RGB", (200, 150), (250, 250, 250))
+    marked = blank.copy()
+    marked.paste((20, 20, 20), (0, 0, 60, 20))  # a dark block in a corner: no frame to trim
+    assert compare(fingerprint_image(blank), fingerprint_image(blank.resize((100, 75)))) == 1.0
+    assert compare(fingerprint_image(blank), fingerprint_image(marked)) < DEFAULT_SIMILARITY

@@ -5,7 +5,8 @@ best case for index bucket sizes and the worst for nothing else; each planted ne
 copies a random fingerprint, applies a random dihedral transform (as a flip or rotation of the
 picture would) and flips random bits, as re-encoding does: mostly high frequencies of the full
 hash (16 of the bits outside its 10x10 low band, 4 inside) and 3 bits of every window hash, so the
-copy scores about 0.95 against its original.
+copy scores about 0.95 against its original. Masked and tilted windows and the grid stay random
+(uniform grid levels: never low-detail), so copies match through the full hash alone.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import numpy as np
 from imagex_dedup.engine.fingerprint import (
     FINGERPRINT_VERSION,
     FULL_SIDE,
+    GRID_BYTES,
+    REGIONS,
     WINDOW_BYTES,
     WINDOW_SIDE,
     WINDOWS,
@@ -46,11 +49,14 @@ def _flip(
     return out
 
 
-def _pack(full: np.ndarray, windows: np.ndarray) -> Fingerprint:
+def pack(full: np.ndarray, regions: np.ndarray, grid: np.ndarray) -> Fingerprint:
+    """A fingerprint from unpacked hash bits (full: 256, regions: (REGIONS, 100)) and a grid."""
     pad = WINDOW_BYTES * 8 - WINDOW_SIDE * WINDOW_SIDE
-    padded = np.concatenate([windows, np.zeros((len(windows), pad), bool)], axis=1)
+    padded = np.concatenate([regions, np.zeros((len(regions), pad), bool)], axis=1)
     data = bytes([FINGERPRINT_VERSION]) + np.packbits(full).tobytes()
-    return Fingerprint(data + np.packbits(padded, axis=1).tobytes())
+    return Fingerprint(
+        data + np.packbits(padded, axis=1).tobytes() + grid.astype(np.uint8).tobytes()
+    )
 
 
 def synthetic_fingerprints(
@@ -65,7 +71,8 @@ def synthetic_fingerprints(
         raise ValueError("planted must be between 0 and n // 2")
     rng = np.random.default_rng(seed)
     full = _random_bits(rng, n, FULL_SIDE)
-    windows = _random_bits(rng, n * len(WINDOWS), WINDOW_SIDE).reshape(n, len(WINDOWS), -1)
+    regions = _random_bits(rng, n * REGIONS, WINDOW_SIDE).reshape(n, REGIONS, WINDOW_SIDE**2)
+    grids = rng.integers(0, 256, (n, GRID_BYTES), dtype=np.uint8)
     positions = rng.permutation(n)
     copies, originals = np.sort(positions[:planted]), positions[planted : 2 * planted]
     pairs = []
@@ -74,7 +81,7 @@ def synthetic_fingerprints(
         oriented = dihedral_bits(full[original], FULL_SIDE, orientation)
         full[copy] = _flip(rng, _flip(rng, oriented, _HIGH_POSITIONS, 16), _LOW_POSITIONS, 4)
         for w in range(len(WINDOWS)):
-            windows[copy, w] = _flip(rng, windows[original, w], _WINDOW_POSITIONS, 3)
+            regions[copy, w] = _flip(rng, regions[original, w], _WINDOW_POSITIONS, 3)
         pairs.append((min(copy, original), max(copy, original)))
-    fingerprints = [_pack(full[i], windows[i]) for i in range(n)]
+    fingerprints = [pack(full[i], regions[i], grids[i]) for i in range(n)]
     return fingerprints, sorted(pairs)

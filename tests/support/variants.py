@@ -138,11 +138,84 @@ def _logo(image: Image.Image, rng: Random) -> Image.Image:
     draw = ImageDraw.Draw(mark)
     draw.rounded_rectangle((0, 0, size - 1, size - 1), radius=size // 5, fill=(255, 255, 255, 170))
     draw.text((size // 5, size // 6), "ix", fill=(20, 20, 120, 230), font=_font(size // 2))
-    margin = round(min(w, h) * 0.03)
-    x = margin if rng.random() < 0.5 else w - size - margin
-    y = margin if rng.random() < 0.5 else h - size - margin
-    out.alpha_composite(mark, (x, y))
+    out.alpha_composite(mark, _corner(out.size, (size, size), round(min(w, h) * 0.03), rng))
     return out.convert("RGB")
+
+
+def _corner(
+    size: tuple[int, int], box: tuple[int, int], margin: int, rng: Random
+) -> tuple[int, int]:
+    """Top-left position of a ``box`` (w, h) in a random corner, ``margin`` pixels in."""
+    (w, h), (bw, bh) = size, box
+    x = margin if rng.random() < 0.5 else w - bw - margin
+    y = margin if rng.random() < 0.5 else h - bh - margin
+    return x, y
+
+
+def _caption(image: Image.Image, rng: Random) -> Image.Image:
+    """A white box with a line of dark text in a corner, covering 3-5 % of the picture."""
+    out = image.copy()
+    w, h = out.size
+    box_w = round(w * rng.uniform(0.30, 0.45))
+    box_h = max(8, round(w * h * rng.uniform(0.03, 0.05) / box_w))
+    x, y = _corner(out.size, (box_w, box_h), round(min(w, h) * rng.uniform(0.0, 0.04)), rng)
+    draw = ImageDraw.Draw(out)
+    draw.rectangle((x, y, x + box_w - 1, y + box_h - 1), fill=(255, 255, 255))
+    words = rng.choice(["Sunset at the lake", "Photo: A. Smith", "New arrivals!", "Day 3"])
+    font = _font(round(box_h * 0.55))
+    draw.text((x + box_h // 4, y + box_h // 5), words, fill=(30, 30, 30), font=font)
+    return out
+
+
+def _banner(image: Image.Image, rng: Random) -> Image.Image:
+    """A semi-opaque dark strip with white text along the top or bottom edge (6-10 % high)."""
+    out = image.convert("RGBA")
+    w, h = out.size
+    strip_h = max(8, round(h * rng.uniform(0.06, 0.10)))
+    strip = Image.new("RGBA", (w, strip_h), (0, 0, 0, rng.randint(120, 200)))
+    draw = ImageDraw.Draw(strip)
+    text = rng.choice(["www.example.com", "@photographer", "Breaking news", "Limited offer"])
+    draw.text(
+        (round(w * 0.05), strip_h // 5), text, fill=(255, 255, 255, 255), font=_font(strip_h // 2)
+    )
+    out.alpha_composite(strip, (0, 0 if rng.random() < 0.5 else h - strip_h))
+    return out.convert("RGB")
+
+
+def _padded(canvas: Callable[[int, int], tuple[int, int]]) -> Transform:
+    """The picture centred on a blurred copy of itself enlarged to fill ``canvas(w, h)``."""
+
+    def transform(image: Image.Image, rng: Random) -> Image.Image:
+        w, h = image.size
+        size = canvas(w, h)
+        background = ImageOps.fit(image, size, Image.Resampling.BILINEAR)
+        out = background.filter(ImageFilter.GaussianBlur(max(size) * rng.uniform(0.02, 0.05)))
+        out.paste(image, ((size[0] - w) // 2, (size[1] - h) // 2))
+        return out
+
+    return transform
+
+
+def _tilt_angle(rng: Random) -> float:
+    return rng.uniform(2, 5) * rng.choice([-1, 1])
+
+
+def _tilt_black(image: Image.Image, rng: Random) -> Image.Image:
+    """Tilt by 2 to 5 degrees in the same frame: black corners."""
+    return image.rotate(_tilt_angle(rng), resample=Image.Resampling.BICUBIC, fillcolor=(0, 0, 0))
+
+
+def _tilt_mirror(image: Image.Image, rng: Random) -> Image.Image:
+    """Tilt by 2 to 5 degrees in the same frame, corners filled with the mirrored picture."""
+    w, h = image.size
+    pad = round(max(w, h) * 0.1)
+    mirrored = ImageOps.expand(image, border=pad)  # placeholder frame, filled by reflection
+    mirrored.paste(ImageOps.mirror(image.crop((0, 0, pad, h))), (0, pad))
+    mirrored.paste(ImageOps.mirror(image.crop((w - pad, 0, w, h))), (pad + w, pad))
+    mirrored.paste(ImageOps.flip(mirrored.crop((0, pad, w + 2 * pad, 2 * pad))), (0, 0))
+    mirrored.paste(ImageOps.flip(mirrored.crop((0, h, w + 2 * pad, h + pad))), (0, h + pad))
+    rotated = mirrored.rotate(_tilt_angle(rng), resample=Image.Resampling.BICUBIC)
+    return rotated.crop((pad, pad, pad + w, pad + h))
 
 
 def _greyscale(image: Image.Image, rng: Random) -> Image.Image:
@@ -151,7 +224,7 @@ def _greyscale(image: Image.Image, rng: Random) -> Image.Image:
 
 def _rotate_small(image: Image.Image, rng: Random) -> Image.Image:
     """Tilt by 2 to 5 degrees and crop to the largest upright rectangle without empty corners."""
-    angle = rng.uniform(2, 5) * rng.choice([-1, 1])
+    angle = _tilt_angle(rng)
     rotated = image.rotate(angle, resample=Image.Resampling.BICUBIC, expand=False)
     w, h = image.size
     a = math.radians(abs(angle))
@@ -203,6 +276,12 @@ TRANSFORMS: dict[str, Transform] = {
     "rot180": _transpose(Image.Transpose.ROTATE_180),
     "rot270": _transpose(Image.Transpose.ROTATE_270),
     "rotate_small": _rotate_small,
+    "tilt_black": _tilt_black,
+    "tilt_mirror": _tilt_mirror,
+    "caption": _caption,
+    "banner": _banner,
+    "pad_blur": _padded(lambda w, h: (round(w * 1.25), round(h * 1.25))),
+    "pad_square": _padded(lambda w, h: (round(max(w, h) * 1.25),) * 2),
     "resize_jpeg": _chain(_resize, _jpeg(40, 80)),
     "crop_jpeg": _chain(_crop_side, _jpeg(50, 80)),
     "border_text": _chain(_border, _text),
