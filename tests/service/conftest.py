@@ -40,6 +40,7 @@ PHOTOS: dict[str, tuple[str, str | None, str]] = {
     "flower.jpg": ("flower.jpg", None, "JPEG"),
     "flower_small.jpg": ("flower.jpg", "resize_jpeg", "JPEG"),
     "flower_bright.png": ("flower.jpg", "brightness", "PNG"),
+    "flower_crop.jpg": ("flower.jpg", "crop_side", "JPEG"),
     "card.png": ("test-card.png", None, "PNG"),
     "card_flip.jpg": ("test-card.png", "hflip", "JPEG"),
     "iss.jpg": ("iss634.webp", None, "JPEG"),

@@ -7,11 +7,15 @@ import logging
 
 import pytest
 from django.db import connection
+from PIL import Image
 
+from imagex_dedup.engine.fingerprint import FINGERPRINT_BYTES
 from imagex_dedup.hook import registry
 from imagex_dedup.models import ImageFingerprint, ImageFingerprintKey
 from imagex_dedup.upload import BLOCK, OFF, WARN, check_upload, upload_check_mode
+from tests.conftest import image_bytes, photo_path
 from tests.support.hook import jpeg, upload
+from tests.support.variants import make_variant
 from tests.testapp.models import Document, Photo, Product
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("tests.admin.host_urls")]
@@ -26,7 +30,9 @@ def test_a_resized_copy_matches_the_library_photo(library, near_copy):
     assert 0.84 <= match.score <= 1.0 and match.shown_score == round(match.score, 4)
     assert match.admin_url() == f"/admin/testapp/photo/{flower.pk}/change/"
     assert match.thumbnail_url == f"/imagex/upload-thumbnail/{match.record.pk}/"
-    assert result.analysis.format == "JPEG" and len(result.analysis.fingerprint) == 150
+    assert (
+        result.analysis.format == "JPEG" and len(result.analysis.fingerprint) == FINGERPRINT_BYTES
+    )
     assert result.stops_save(confirmed=False) and not result.stops_save(confirmed=True)
 
 
@@ -54,7 +60,10 @@ def test_an_object_never_matches_itself(library):
 
 
 def test_a_stricter_similarity_and_a_bad_one(library, near_copy):
-    assert check_upload(near_copy, model=Photo, similarity=1).matches == ()
+    with Image.open(photo_path("flower.jpg")) as flower:
+        cropped = image_bytes(make_variant(flower.convert("RGB"), "crop_side"))
+    assert check_upload(cropped, model=Photo).matches[0].score < 1.0
+    assert check_upload(cropped, model=Photo, similarity=1).matches == ()
     with pytest.raises(ValueError, match="Similarity must be"):
         check_upload(near_copy, model=Photo, similarity=1.5)
 
