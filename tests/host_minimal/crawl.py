@@ -20,6 +20,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse  # noqa: 
 SAMPLES = {
     "task_id": "no-such-task",
     "member_id": "1",
+    "fingerprint_id": "1",
     "pk": "1",
     "format": "json",
     "name": "swagger-ui-dist/swagger-ui.css",
