@@ -11,10 +11,10 @@ least X (:mod:`imagex_dedup.review.policy`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlencode
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import Max, Q, QuerySet
@@ -29,9 +29,6 @@ from imagex_dedup.admin.cards import group_title
 from imagex_dedup.models import DuplicateGroup, DuplicateGroupMember, MergeLog
 from imagex_dedup.review import merge, perms
 from imagex_dedup.review.policy import Policy, apply_in_background, preview
-
-if TYPE_CHECKING:
-    from imagex_dedup.admin.groups import DuplicateGroupAdmin
 
 QUEUE_TEMPLATE = "admin/imagex_dedup/duplicategroup/queue.html"
 POLICY_TEMPLATE = "admin/imagex_dedup/duplicategroup/policy.html"
@@ -92,7 +89,7 @@ def model_choices() -> list[tuple[int, str]]:
     return [(ct.pk, str(ct.name)) for ct in ContentType.objects.filter(pk__in=used)]
 
 
-def queue_view(modeladmin: DuplicateGroupAdmin, request: HttpRequest) -> HttpResponse:
+def queue_view(modeladmin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
     if not modeladmin.has_view_or_change_permission(request):
         raise PermissionDenied
     filters = Filters(request.POST if request.method == "POST" else request.GET)
@@ -125,7 +122,7 @@ def queue_view(modeladmin: DuplicateGroupAdmin, request: HttpRequest) -> HttpRes
     return TemplateResponse(request, QUEUE_TEMPLATE, context)
 
 
-def _decide(modeladmin: DuplicateGroupAdmin, request: HttpRequest) -> None:
+def _decide(modeladmin: admin.ModelAdmin, request: HttpRequest) -> None:
     """Carry out one POSTed decision and report it as a message."""
     decision = request.POST.get("decision", "")
     state = _state(request)
@@ -198,7 +195,7 @@ def _undo_last(request: HttpRequest, state: dict[str, list]) -> None:
     _save(request, state)
 
 
-def policy_view(modeladmin: DuplicateGroupAdmin, request: HttpRequest) -> HttpResponse:
+def policy_view(modeladmin: admin.ModelAdmin, request: HttpRequest) -> HttpResponse:
     """Dry-run preview of the bulk policy, then (POST ``apply``) the merges in the background."""
     if not modeladmin.has_merge_permission(request):
         raise PermissionDenied
