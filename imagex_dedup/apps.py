@@ -19,3 +19,10 @@ class ImagexDedupConfig(AppConfig):
         from imagex_dedup.admin.host import install_host_actions
 
         install_host_actions()  # a no-op without django.contrib.admin
+        from django.db.models.signals import post_migrate
+
+        from imagex_dedup.scan.schedule import on_post_migrate
+
+        post_migrate.connect(
+            on_post_migrate, sender=self, dispatch_uid="imagex_dedup_catchup_schedule"
+        )

@@ -19,6 +19,7 @@ from imagex_dedup.groups import forget, remove_ref
 from imagex_dedup.index.analysis import Analysis, analyse_field_file
 from imagex_dedup.index.store import save_analyses
 from imagex_dedup.models import ImageFingerprint
+from imagex_dedup.scan import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -96,20 +97,23 @@ def record_batch(
 def check_object(app_label: str, model_name: str, pk: str, field_name: str) -> None:
     """Fingerprint one host image, store it in the index, and look for its duplicates.
 
-    A deleted object or an emptied field forgets the image instead.
+    A deleted object or an emptied field forgets the image instead. Either way the image's
+    pending-check row (``scan.outbox``) goes, unless a later save wrote it again.
     """
+    started = timezone.now()
     model = apps.get_model(app_label, model_name)
     content_type = ContentType.objects.get_for_model(model)
     instance = model._default_manager.filter(pk=pk).first()
     field_file = getattr(instance, field_name) if instance is not None else None
     if not field_file:
         forget(content_type.pk, pk, field_name)
-        return
-    record_and_check(
-        content_type,
-        str(instance.pk),
-        field_name,
-        field_file.name,
-        analyse_field_file(field_file),
-        get_backend(),
-    )
+    else:
+        record_and_check(
+            content_type,
+            str(instance.pk),
+            field_name,
+            field_file.name,
+            analyse_field_file(field_file),
+            get_backend(),
+        )
+    outbox.clear([(content_type.pk, str(pk), field_name)], started)
