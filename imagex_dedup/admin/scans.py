@@ -135,8 +135,8 @@ class ScanRunAdmin(ReadOnlyAdmin):
         """The "Scan library" page: which registered images, and whether to redo them all."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = ScanForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
+        form = ScanForm(request.POST if request.method == "POST" else None)
+        if form.is_bound and form.is_valid():
             targets = [from_label(label) for label in form.cleaned_data["targets"]]
             run = start_run(targets, force=form.cleaned_data["force"], user=request.user)
             self.message_user(request, _("%s enqueued.") % run, messages.SUCCESS)
