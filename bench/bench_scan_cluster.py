@@ -7,11 +7,11 @@ workers is started on a Redis database of its own (``--redis``, purged first), t
 enqueued (``scan.planning.start_run``, as ``dedup_scan --enqueue`` does) and this process waits
 for it to finish; the results are then truncated before the next worker count.
 
-Reported per worker count: wall time from enqueue to finished and images/s, the CPU time of the
-cluster's processes per image (workers, sentinel, monitor, pusher; the database server's is not
-counted), peak RSS of each worker process (sampled from /proc every 0.2 s), the database size,
-groups found and planted pairs recovered, the machine's load; then the speed-up and an
-extrapolation to 1M images (see ``extrapolate``).
+Reported per worker count: wall time from enqueue to finished and images/s, the CPU time per
+image of the cluster's processes (workers, sentinel, monitor, pusher), of its workers alone and
+of the PostgreSQL backends serving them, peak RSS of each worker process (sampled from /proc
+every 0.2 s), the database size, groups found and planted pairs recovered, the machine's load;
+then the speed-up and an extrapolation to 1M images (see ``extrapolate``).
 
 Run: ``.venv/bin/python bench/bench_scan_cluster.py [--n 10000] [--workers 1,2]``
 """
@@ -76,24 +76,47 @@ def rss(pid: int) -> int:
         return 0
 
 
-class ClusterSampler:
-    """CPU (last value seen per process) and peak RSS per process of a cluster, every 0.2 s."""
+class Sampler:
+    """CPU (last value seen per process) and peak RSS per process, every 0.2 s: the cluster's
+    process tree, and the PostgreSQL backends serving the bench database (found once a second;
+    the server runs on this machine, and the workers keep their sessions: ``CONN_MAX_AGE``)."""
 
     def __init__(self, root: int) -> None:
         self.root = root
         self.cpu: dict[int, float] = {}
         self.peak: dict[int, int] = {}
+        self.backend_cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
+    def _backends(self) -> list[int]:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid()"
+            )
+            return [row[0] for row in cursor.fetchall()]
+
     def _run(self) -> None:
+        from django.db import connection
+
+        backends: list[int] = []
+        ticks = 0
         while not self._stop.is_set():
+            if ticks % 5 == 0:
+                backends = self._backends()
+            ticks += 1
             for pid in tree(self.root):
                 self.cpu[pid] = max(self.cpu.get(pid, 0.0), cpu_s(pid))
                 self.peak[pid] = max(self.peak.get(pid, 0), rss(pid))
+            for pid in backends:
+                self.backend_cpu[pid] = max(self.backend_cpu.get(pid, 0.0), cpu_s(pid))
             self._stop.wait(0.2)
+        connection.close()
 
-    def __enter__(self) -> ClusterSampler:
+    def __enter__(self) -> Sampler:
         self._thread.start()
         return self
 
@@ -164,7 +187,7 @@ def scan_on_cluster(n: int, workers: int, env: dict[str, str], log_dir: Path) ->
     try:
         time.sleep(5)  # the cluster starts its processes
         load_before = os.getloadavg()
-        with ClusterSampler(cluster.pid) as sampler:
+        with Sampler(cluster.pid) as sampler:
             started = time.perf_counter()
             run = start_run(resolve(None))
             while ScanRun.objects.get(pk=run.pk).status == ScanRun.Status.RUNNING:
@@ -190,6 +213,7 @@ def scan_on_cluster(n: int, workers: int, env: dict[str, str], log_dir: Path) ->
         "images_per_s": round(n / wall, 1),
         "cluster_cpu_ms_per_image": round(1000 * cluster_cpu / n, 2),
         "worker_cpu_ms_per_image": round(1000 * sum(sampler.cpu[pid] for pid in busiest) / n, 2),
+        "postgres_cpu_ms_per_image": round(1000 * sum(sampler.backend_cpu.values()) / n, 2),
         "peak_rss_per_worker_mb": [round(sampler.peak[pid] / 2**20) for pid in busiest],
         "groups": groups,
         "planted_recovered": f"{found}/{planted}",
@@ -200,24 +224,34 @@ def scan_on_cluster(n: int, workers: int, env: dict[str, str], log_dir: Path) ->
 
 
 def extrapolate(results: list[dict]) -> dict:
-    """Images/s per worker process measured here, scaled to N machines x 4 workers.
+    """1M images with N machines x 4 workers, two ways.
 
-    The fingerprint stage is independent per batch (no shared rows), so it scales with worker
-    processes until the database is the bottleneck; the figure assumes machines like this one
-    (per-worker rate of the largest run, which includes its contention) and says how many
-    4-worker machines 1M images in an hour need."""
+    *Measured*: the images/s per worker process of the largest run here, contention of this
+    shared machine included (a floor). *CPU-bound*: one worker on a core of its own does
+    ``1000 / worker CPU ms`` images/s; the database needs ``postgres CPU ms`` per image, so the
+    PostgreSQL cores 1M in an hour needs follow too. The fingerprint stage shares no rows
+    between batches, so workers add up until the database's cores are the limit."""
     best = max(results, key=lambda r: r["workers"])
-    per_worker = best["images_per_s"] / best["workers"]
-    workers_needed = ONE_HOUR_RATE / per_worker
-    machines = -(-workers_needed // 4)
+    measured = best["images_per_s"] / best["workers"]
+    cpu_bound = 1000 / best["worker_cpu_ms_per_image"]
+
+    def plan(per_worker: float) -> dict:
+        workers = ONE_HOUR_RATE / per_worker
+        return {
+            "per_worker_images_per_s": round(per_worker, 1),
+            "workers_for_1M_in_1h": round(workers, 1),
+            "machines_x4_for_1M_in_1h": int(-(-workers // 4)),
+            "hours_for_1M_by_machines_x4": {
+                str(m): round(1_000_000 / (per_worker * 4 * m) / 3600, 2) for m in (1, 2, 4, 8)
+            },
+        }
+
     return {
-        "per_worker_images_per_s": round(per_worker, 1),
-        "one_million_hours_one_worker": round(1_000_000 / per_worker / 3600, 1),
-        "workers_for_1M_in_1h": round(workers_needed, 1),
-        "machines_x4_for_1M_in_1h": int(machines),
-        "by_machines_x4_hours": {
-            str(m): round(1_000_000 / (per_worker * 4 * m) / 3600, 2) for m in (1, 2, 4, 8)
-        },
+        "measured": plan(measured),
+        "cpu_bound": plan(cpu_bound),
+        "postgres_cores_for_1M_in_1h": round(
+            ONE_HOUR_RATE * best["postgres_cpu_ms_per_image"] / 1000, 2
+        ),
     }
 
 
