@@ -123,18 +123,19 @@ def check_batch(batch: ScanBatch) -> None:
     advance(batch, Stage.CHECKED)
 
 
-def _step(run_id: int, stage: str, work: Callable[[ScanBatch, ScanRun], None]) -> bool:
-    """Claim one batch at ``stage`` and do ``work`` on it. ``False``: nothing to claim."""
+def _step(run_id: int, stage: str, work: Callable[[ScanBatch, ScanRun], None]) -> ScanBatch | None:
+    """Claim one batch at ``stage`` and do ``work`` on it; returns the batch (moved on, or
+    still at ``stage`` after a failure), or ``None`` when there was nothing to claim."""
     batch = claim(run_id, stage)
     if batch is None:
-        return False
+        return None
     try:
         work(batch, batch.run)
     except Exception as error:
         logger.exception("imagex_dedup: scan batch %s failed", batch.pk)
         refresh_connections()
         fail(batch, f"{type(error).__name__}: {error}")
-    return True
+    return batch
 
 
 def _fingerprint(batch: ScanBatch, run: ScanRun) -> None:
@@ -146,14 +147,19 @@ def _fingerprint(batch: ScanBatch, run: ScanRun) -> None:
 
 def fingerprint_step(run_id: int) -> None:
     """Task: fingerprint one batch, then hand on a check task and this task's successor."""
-    if _step(run_id, Stage.PENDING, _fingerprint):
-        scheduling.enqueue(CHECK_TASK, run_id)
-        scheduling.enqueue(FINGERPRINT_TASK, run_id)
-    else:
+    batch = _step(run_id, Stage.PENDING, _fingerprint)
+    if batch is None:
         finish_if_done(run_id)
+        return
+    if batch.stage == Stage.FINGERPRINTED:
+        scheduling.enqueue(CHECK_TASK, run_id)
+    scheduling.enqueue(FINGERPRINT_TASK, run_id)
 
 
 def check_step(run_id: int) -> None:
-    """Task: check one fingerprinted batch; the last one finishes the run."""
-    _step(run_id, Stage.FINGERPRINTED, lambda batch, run: check_batch(batch))
+    """Task: check one fingerprinted batch; the last one finishes the run. A batch whose check
+    failed (and has tries left) gets a check task again."""
+    batch = _step(run_id, Stage.FINGERPRINTED, lambda batch, run: check_batch(batch))
+    if batch is not None and batch.stage == Stage.FINGERPRINTED:
+        scheduling.enqueue(CHECK_TASK, run_id)
     finish_if_done(run_id)

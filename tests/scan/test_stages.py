@@ -177,3 +177,27 @@ def test_an_empty_library_finishes_at_once() -> None:
     run.refresh_from_db()
     assert run.planned and run.status == ScanRun.Status.FINISHED
     assert progress(run).line().startswith(f"Scan #{run.pk} finished: 0/0 (100%)")
+
+
+@override_settings(IMAGEX_DEDUP=SETTINGS)
+def test_a_batch_that_fails_is_tried_again_then_given_up_and_the_run_finishes(queue_only) -> None:
+    from django.contrib.contenttypes.models import ContentType
+
+    run = ScanRun.objects.create(targets=["testapp.photo.image"], batch_size=5, planned=True)
+    bad = ScanBatch.objects.create(
+        run=run,
+        content_type=ContentType.objects.get_for_model(Photo),
+        field_name="image",
+        first_id="not-a-key",
+        last_id="not-a-key",
+        size=5,
+    )
+    for attempt in range(1, handout.MAX_ATTEMPTS + 1):
+        stages.fingerprint_step(run.pk)
+        bad.refresh_from_db()
+        assert bad.attempts == attempt and len(bad.messages) == attempt
+        assert "ValueError" in bad.messages[-1] and bad.lease_until is None
+    assert bad.stage == Stage.FAILED and bad.errors == 5
+    stages.fingerprint_step(run.pk)  # nothing left: the run finishes
+    report = progress(ScanRun.objects.get(pk=run.pk))
+    assert report.finished and (report.done, report.errors) == (5, 5)
