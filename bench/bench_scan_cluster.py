@@ -301,7 +301,8 @@ def main() -> None:
         connections.close_all()
     summary = {"runs": results, "extrapolation": extrapolate(results)}
     if len(results) > 1:
-        summary["speed_up"] = round(results[-1]["images_per_s"] / results[0]["images_per_s"], 2)
+        fewest, most = sorted(results, key=lambda r: r["workers"])[:: len(results) - 1]
+        summary["speed_up"] = round(most["images_per_s"] / fewest["images_per_s"], 2)
     print(json.dumps(summary, indent=1))
 
 
