@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI and ReDoc files for /api/docs/, no CDN
     "django_q",
     "imagex_dedup",
     "demo_project.gallery",
@@ -100,6 +101,9 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "imagex_dedup demo",
     "DESCRIPTION": "The REST API of imagex_dedup, as mounted by the demo project.",
     "VERSION": "0.1.0",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # gallery.Photo is registered here; gallery.Author is registered in code (gallery/apps.py):

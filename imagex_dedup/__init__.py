@@ -7,13 +7,11 @@ The registration helpers (``register``, ``unregister``, ``is_registered``,
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-try:
-    __version__ = version("imagex-dedup")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0"
+from imagex_dedup.version import __version__
+
+__all__ = ["__version__", "get_registered_models", "is_registered", "register", "unregister"]
 
 _REGISTRY_NAMES = frozenset({"register", "unregister", "is_registered", "get_registered_models"})
 

@@ -186,3 +186,29 @@ def check_setting_values(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
                 )
             )
     return messages
+
+
+@register(Tags.urls)
+def check_service_mount(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """W018: the service is not served at its mount without the slash (``urls.mount``)."""
+    from django.urls import NoReverseMatch, Resolver404, resolve, reverse
+
+    try:
+        bare = reverse("imagex_dedup:service").rstrip("/")
+    except NoReverseMatch:  # the URLs are not mounted: a host that only uses the hook
+        return []
+    if not bare:
+        return []
+    try:
+        resolve(bare)
+    except Resolver404:
+        return [
+            Warning(
+                f"POST {bare} (without the slash) is not served: Django's APPEND_SLASH answers "
+                "it with a 301 that clients follow as a GET without the body (a 500 under "
+                "DEBUG).",
+                hint='Mount the app with imagex_dedup.urls.mount("...") instead of include().',
+                id="imagex_dedup.W018",
+            )
+        ]
+    return []

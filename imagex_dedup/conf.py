@@ -86,6 +86,14 @@ def _similarity(value: Any) -> str | None:
     return None
 
 
+def _importable(value: Any) -> str | None:
+    try:
+        imported = import_string(value)
+    except ImportError as error:
+        return f"cannot be imported: {error}"
+    return None if callable(imported) else "must name a callable"
+
+
 def _backend(value: Any) -> str | None:
     return None if value else "must name a backend"
 
@@ -129,6 +137,7 @@ class DedupSettings:
         'Host models to watch: `{"app_label.Model": "field"}` or '
         '`{"app_label.Model": ["f1", "f2"]}`.',
         HOOK,
+        types=(object,),  # its shapes have their own checks, E003-E007
     )
     similarity: Setting[float] = _spec(
         "SIMILARITY",
@@ -215,9 +224,11 @@ class DedupSettings:
     fetch_allow_private: Setting[bool] = _spec(
         "FETCH_ALLOW_PRIVATE",
         False,
-        "Let this site's own downloads (the REST `check/` endpoint, `dedup_check`) reach "
-        "private and loopback addresses. Never in production. The detection service has its "
-        "own switch per service (`DetectionService.allow_private_urls`).",
+        "Let the downloads this site makes for its own users reach private and loopback "
+        "addresses: the URLs sent to the REST `check/` endpoint and to `manage.py dedup_check`. "
+        "It does not apply to the detection service: each service has its own switch, "
+        "`allow_private_urls` (admin: Detection services), for its image downloads and its "
+        "callbacks. For local demos and tests, never in production.",
         INPUT,
     )
     # --- callbacks -----------------------------------------------------------------------------
@@ -290,9 +301,12 @@ class DedupSettings:
     )
     signature_reject_replays: Setting[bool] = _spec(
         "SIGNATURE_REJECT_REPLAYS",
-        True,
+        False,
         "Refuse a signed POST whose exact signature was already honoured (401 "
-        "`SignatureReplayed`); SDKs sign every attempt anew.",
+        "`SignatureReplayed`). Off by default: `X-Date` has one-second resolution, so the same "
+        "call sent twice within a second (an SDK retry, a client re-sending after a dropped "
+        "connection) carries the same signature and would be refused. The cloud has no such "
+        "rule; its guard is the `X-Date` skew (`SIGNATURE_MAX_SKEW`).",
         SERVICE,
     )
     signature_replay_cache: Setting[str] = _spec(
@@ -352,6 +366,16 @@ class DedupSettings:
         "imagex_dedup.review.merge.merge_group",
         "Dotted path of the function that merges a group.",
         REVIEW,
+    )
+    keeper_rule: Setting[str] = _spec(
+        "KEEPER_RULE",
+        "imagex_dedup.review.keeper.default_keeper_rule",
+        "Dotted path of the callable that picks the member a merge keeps when nobody picked "
+        "one: `rule(members) -> member`, given the members whose object still exists. The "
+        "default prefers the higher resolution, then the orientation the group shares, then "
+        "EXIF capture data, then the least recompressed file, then the oldest object.",
+        REVIEW,
+        validate=_importable,
     )
     thumbnail_size: Setting[int] = _spec(
         "THUMBNAIL_SIZE",
@@ -421,7 +445,8 @@ class DedupSettings:
 
     def fetch_policy(self, service: DetectionService | None = None) -> FetchPolicy:
         """The SSRF guard for downloads: the site's own (``FETCH_ALLOW_PRIVATE``), or one
-        detection service's (its host allow-list and its ``allow_private_urls``)."""
+        detection service's (its host allow-list and its ``allow_private_urls``; the site's
+        setting plays no part there, so a site cannot open every service by accident)."""
         from imagex_dedup.engine.fetch import FetchPolicy
 
         if service is None:
@@ -493,7 +518,7 @@ DEFAULTS: dict[str, Any] = {spec.key: spec.default for spec in SPECS}
 DEFAULTS["IMAGEX"] = {spec.key: spec.default for spec in IMAGEX_SPECS}
 
 # Options that hold dotted paths; ``dedup_settings.load("NAME")`` imports them.
-IMPORT_STRINGS = frozenset({"MERGE_HANDLER"})
+IMPORT_STRINGS = frozenset({"MERGE_HANDLER", "KEEPER_RULE"})
 
 dedup_settings = DedupSettings()
 

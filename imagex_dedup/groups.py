@@ -19,16 +19,18 @@ without an entry are ignored. The local backend sends refs as identifiers (``{re
 
 Group semantics:
 
-* a backend group (or a subject and its matches) is *joined*: its refs end up in one open group,
-  merging the open groups they already belong to (the oldest group survives, the others are
-  deleted);
+* every member of an open group is linked (scores >= the threshold) to the group's
+  representative, its primary member; a backend group (or a subject and its matches) is
+  *joined* under that rule (:func:`_place`): the subject goes to the open group whose
+  representative it matches best, loose refs follow it when they match that representative,
+  and two open groups are never merged through an image that matches both (no bridges);
 * a pair a person dismissed (``DismissedPair``), or two members of one merged group (a merge
   that kept its duplicates), is never put in one open group again: refs and groups are added to
   the subject's cluster in order and skipped when they would bring such a pair together;
 * each member's ``score`` is its similarity to the group's primary (computed from the stored
   fingerprints; otherwise the backend's ``Score`` for a pair, else the threshold, a lower bound);
-  the primary is the member whose image was indexed first, unless someone chose a keeper
-  (``is_primary`` is kept when groups grow or merge);
+  the primary of a new group is its oldest image linked to all the others (else the subject),
+  unless someone chose a keeper (``is_primary`` is kept when groups grow);
 * only ``open`` groups change: merged and dismissed groups are history and never reopened;
 * removing a ref (its object was deleted, or its image changed) drops it from open groups; an
   open group left with fewer than two members is deleted, since it no longer says anything.
@@ -43,6 +45,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from itertools import combinations
 from typing import Any
@@ -166,31 +169,107 @@ def _member(group: DuplicateGroup, ref: str, **fields: Any) -> DuplicateGroupMem
     )
 
 
-def _cluster(
-    refs: list[str], by_group: dict[int, set[str]], dismissed: set[tuple[str, str]]
-) -> tuple[list[int], list[str]]:
-    """Which open groups and which loose refs join ``refs[0]``'s cluster.
+@dataclass(frozen=True)
+class _Placement:
+    """Where a join puts things: an existing open group (``group``) or a new one, which refs
+    join it, and the representative of a new group."""
 
-    Starts from the seed's open group (or the seed alone), then adds, in order, the other open
-    groups holding one of ``refs`` and the loose refs, skipping any that would bring a dismissed
-    pair together. Returns ``(group ids, loose refs)``; loose refs include a group-less seed.
+    group: int | None
+    joining: list[str]
+    representative: str
+
+
+class _Links:
+    """Whether two refs are linked (score >= the threshold), from their stored fingerprints.
+
+    Refs without a usable fingerprint (known only to a remote backend) are taken as linked
+    to what the backend grouped them with: there is nothing to check its answer against.
     """
+
+    def __init__(self, records: dict[str, ImageFingerprint], similarity: float) -> None:
+        self.records = records
+        self.similarity = similarity
+
+    def score(self, a: str, b: str) -> float | None:
+        return _similarity(self.records.get(a), self.records.get(b))
+
+    def __call__(self, a: str, b: str) -> bool:
+        score = self.score(a, b)
+        return score is None or score >= self.similarity
+
+
+def _place(
+    refs: list[str],
+    by_group: dict[int, set[str]],
+    primaries: dict[int, str],
+    dismissed: set[tuple[str, str]],
+    links: _Links,
+) -> _Placement | None:
+    """Where ``refs[0]`` (the subject) and the other refs go: the representative rule.
+
+    Every member of a group is linked to the group's representative (its primary); nothing
+    joins through another member (no bridges), and two open groups are never merged:
+
+    * a subject already in an open group stays there;
+    * otherwise it joins the open group, among those holding one of ``refs``, whose
+      representative it scores highest with, if that reaches the threshold (ties: the oldest
+      group) — ``engine.assign``'s rule;
+    * otherwise it starts a group with the loose refs it is linked to; the representative is the
+      oldest of them linked to all the others (else the subject);
+    * loose refs (in no open group) join the subject's group when linked to its representative;
+      refs in other open groups stay where they are;
+    * a dismissed pair is never put together.
+    """
+    subject, others = refs[0], refs[1:]
     group_of = {ref: pk for pk, members in by_group.items() for ref in members}
-    seed_group = group_of.get(refs[0])
-    cluster = set(by_group[seed_group]) if seed_group else {refs[0]}
-    groups = [seed_group] if seed_group else []
-    loose = [] if seed_group else [refs[0]]
-    units = [(pk, by_group[pk]) for pk in sorted({group_of[r] for r in refs if r in group_of})]
-    units += [(None, {ref}) for ref in refs[1:] if ref not in group_of]
-    for pk, unit in units:
-        if (pk is not None and pk == seed_group) or _conflicts(unit, cluster, dismissed):
-            continue
-        cluster |= unit
-        if pk is None:
-            loose += unit
-        else:
-            groups.append(pk)
-    return groups, loose if len(cluster) > 1 else []
+    loose = [ref for ref in others if ref not in group_of]
+    target = group_of.get(subject)
+    if target is None:
+        candidates = sorted({group_of[ref] for ref in others if ref in group_of})
+        scored = [
+            (links.score(subject, primaries[pk]), pk)
+            for pk in candidates
+            if links(subject, primaries[pk]) and not _conflicts({subject}, by_group[pk], dismissed)
+        ]
+        if scored:
+            target = max(scored, key=lambda item: (item[0] or 0.0, -item[1]))[1]
+    if target is not None:
+        representative = primaries[target]
+        cluster = set(by_group[target]) | {subject}
+        joining = [] if subject in by_group[target] else [subject]
+    else:
+        representative, cluster, joining = subject, {subject}, [subject]
+    for ref in loose:
+        if links(ref, representative) and not _conflicts({ref}, cluster, dismissed):
+            cluster.add(ref)
+            joining.append(ref)
+    if target is None:
+        if len(joining) < 2:
+            return None
+        representative = next(
+            (
+                ref
+                for ref in sorted(joining, key=lambda ref: links.records[ref].pk)
+                if all(links(ref, other) for other in joining if other != ref)
+            ),
+            subject,
+        )
+    elif not joining:
+        return _Placement(target, [], representative)
+    return _Placement(target, joining, representative)
+
+
+def _relink_fingerprints(group: DuplicateGroup, records: dict[str, ImageFingerprint]) -> int:
+    """Point members that lost their fingerprint record (it was deleted and made again, e.g. by a
+    re-check) at the current one, so their sizes and scores are known again."""
+    relinked = 0
+    for member in group.members.filter(fingerprint__isnull=True):
+        record = records.get(member.ref)
+        if record is not None and record.pk is not None:
+            member.fingerprint = record
+            member.save(update_fields=["fingerprint"])
+            relinked += 1
+    return relinked
 
 
 def join(
@@ -217,37 +296,28 @@ def join(
             for group in _lock_groups(member.group_id for member in _open_members(refs))
         }
         by_group: dict[int, set[str]] = {pk: set() for pk in groups}
+        primaries: dict[int, str] = {}
         for member in DuplicateGroupMember.objects.filter(group__in=groups.values()):
             by_group[member.group_id].add(member.ref)
+            if member.is_primary:
+                primaries[member.group_id] = member.ref
+        # Representatives outside ``refs`` are compared too: read their fingerprints.
+        records.update(fingerprint_records(set(primaries.values()) - set(records)))
         dismissed = _never_together(set(refs).union(*by_group.values()))
-        joined, loose = _cluster(refs, by_group, dismissed)
-        if not joined and not loose:
+        placement = _place(refs, by_group, primaries, dismissed, _Links(records, similarity))
+        if placement is None:
             return None
 
-        created = not joined
+        created = placement.group is None
+        primary = placement.representative
         if created:
             target = DuplicateGroup.objects.create(similarity=similarity, backend=backend)
-            primary = min(loose, key=lambda ref: records[ref].pk)
         else:
-            target = groups[min(joined)]
-            primary = next(m.ref for m in target.members.all() if m.is_primary)
-        absorbed = [pk for pk in joined if pk != target.pk]
-        moved = list(DuplicateGroupMember.objects.filter(group_id__in=absorbed))
-        DuplicateGroup.objects.filter(pk__in=absorbed).delete()
-
+            target = groups[placement.group]
         fallback = similarity if fallback_score is None else fallback_score
         # Known scores are against refs[0]; against the primary they hold for refs[0] only.
         given = {**(scores or {}), refs[0]: (scores or {}).get(primary, fallback), primary: 1.0}
         new_members = [
-            _member(
-                target,
-                member.ref,
-                fingerprint_id=member.fingerprint_id,
-                score=member.score,
-                added_at=member.added_at,
-            )
-            for member in moved
-        ] + [
             _member(
                 target,
                 ref,
@@ -255,12 +325,14 @@ def join(
                 score=given.get(ref, fallback),
                 is_primary=created and ref == primary,
             )
-            for ref in loose
+            for ref in placement.joining
         ]
         DuplicateGroupMember.objects.bulk_create(new_members)
-        if new_members:
+        relinked = _relink_fingerprints(target, records)
+        if new_members or relinked:
             target.save(update_fields=["updated_at"])
             _rescore(target)
+        if new_members:
             transaction.on_commit(partial(_notify, target, created, new_members))
         return target
 

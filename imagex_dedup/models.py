@@ -336,6 +336,10 @@ class MergeLog(models.Model):
     # [{"model", "pk", "field", "kind": "fk|m2m|gfk|o2o", "old", "new"}]: each reference moved.
     changes = models.JSONField(default=list)
     deleted_duplicates = models.BooleanField(default=True)
+    # [{"record": <serialized ImageFingerprint>, "keys": [int], "members": [member pk]}]: the
+    # duplicates' fingerprint records a deleting merge removed, with the memberships that used
+    # them, so undo puts back every detail (sizes, format, index keys) as it was.
+    fingerprints = models.JSONField(default=list, blank=True, editable=False)
     deleted_files = models.JSONField(default=list, blank=True)
     performed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -39,6 +39,15 @@ user.set_password(os.environ["DEMO_ADMIN_PASSWORD"])
 user.save()
 '
 
+# The service's access key and two photos, for the banner's ready-to-paste commands.
+read -r ACCESS_KEY SECRET_KEY PHOTO_A PHOTO_B < <("$PY" manage.py shell --no-imports -c '
+from demo_project.gallery.models import Photo
+from imagex_dedup.models import AccessKey
+key = AccessKey.objects.filter(service__service_id="demo", is_active=True).first()
+photos = Photo.objects.filter(title__in=["Frangipani", "Frangipani (mirrored)"])
+print(key.access_key_id, key.secret_access_key, *(photo.image.url for photo in photos))
+')
+
 PIDS=()
 stop() {
   trap - INT TERM EXIT
@@ -70,11 +79,17 @@ cat <<EOF
  Gallery          $BASE/
  Admin            $BASE/admin/            user: admin   password: $PASSWORD
  Duplicate groups $BASE/admin/imagex_dedup/duplicategroup/
- REST API docs    $BASE/api/docs/         (schema: $BASE/api/schema/)
+ API docs         $BASE/imagex/api/docs/   (ReDoc: $BASE/imagex/api/redoc/)
  REST API         $BASE/imagex/api/
- Service          $BASE/imagex/?Action=GetImageDuplicateDetection&Version=2018-08-01&ServiceId=demo
-                  signed requests with the access key above; to send one from another terminal:
-                  .venv/bin/python manage.py try_service [--async]
+ Service          $BASE/imagex/   ServiceId demo   (how to call it: $BASE/demo/service/)
+                  AccessKeyId     $ACCESS_KEY
+                  SecretAccessKey $SECRET_KEY
+                  from another terminal:
+                  .venv/bin/python manage.py try_service --port $PORT [--async]
+                  or with the volcengine SDK (.venv/bin/pip install volcengine):
+                  VOLC_ACCESSKEY=$ACCESS_KEY VOLC_SECRETKEY=$SECRET_KEY \\
+                    IMAGEX_DEDUP_HOST=127.0.0.1:$PORT .venv/bin/python docs/examples/sdk_client.py \\
+                    $BASE$PHOTO_A $BASE$PHOTO_B
 
  Upload a photo in the admin (Gallery > Photos): the worker checks it within seconds.
 ================================================================================

@@ -116,9 +116,6 @@ REST_FRAMEWORK = {
 
 IMAGEX_DEDUP = {
     "MODELS": {"testapp.Photo": "image"},
-    # Tests send identical signed requests within one second (same X-Date, same signature) on
-    # purpose; tests/security turns the replay guard back on.
-    "SIGNATURE_REJECT_REPLAYS": False,
     # Tests count django-q2 schedules; tests/scan and tests/reliability turn the catch-up on.
     "CATCHUP_ENABLED": False,
 }

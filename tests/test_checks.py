@@ -6,7 +6,12 @@ import pytest
 from django.core import checks
 from django.test import override_settings
 
-from imagex_dedup.checks import check_backend, check_rates, check_registered_models
+from imagex_dedup.checks import (
+    check_backend,
+    check_rates,
+    check_registered_models,
+    check_setting_values,
+)
 
 
 def ids(messages: list[checks.CheckMessage]) -> list[str]:
@@ -15,7 +20,7 @@ def ids(messages: list[checks.CheckMessage]) -> list[str]:
 
 def run_checks() -> list[checks.CheckMessage]:
     """Our registration and backend checks (the whole suite would also import every URLconf)."""
-    return check_registered_models() + check_backend() + check_rates()
+    return check_registered_models() + check_backend() + check_rates() + check_setting_values()
 
 
 def test_test_settings_pass() -> None:
@@ -69,3 +74,34 @@ def test_unknown_backend() -> None:
         messages = run_checks()
     assert ids(messages) == ["imagex_dedup.E008"]
     assert "cannot be imported" in messages[0].msg
+
+
+@pytest.mark.parametrize(
+    ("user_settings", "expected", "text"),
+    [
+        ({"SIMILARITY": 0.845}, ["imagex_dedup.E016"], "at most two decimals"),
+        ({"SIMILARITY": 0}, ["imagex_dedup.E016"], "greater than 0"),
+        ({"SIMILARITY": "0.9"}, ["imagex_dedup.E016"], "must be int or float"),
+        ({"MAX_IMAGE_BYTES": -1}, ["imagex_dedup.E016"], "greater than 0"),
+        ({"ENABLED": "yes"}, ["imagex_dedup.E016"], "must be bool"),
+        ({"TASK_TIMEOUT": True}, ["imagex_dedup.E016"], "must be int"),
+        ({"FINGERPRINT_CACHE_SIZE": 0}, [], ""),
+        ({"SERVICE_RATE": None}, [], ""),
+        ({"SIMILARTY": 0.9}, ["imagex_dedup.W017"], "['SIMILARTY'] is not an imagex_dedup setting"),
+    ],
+)
+def test_setting_values_are_checked(user_settings: dict, expected: list, text: str) -> None:
+    with override_settings(IMAGEX_DEDUP=user_settings):
+        messages = check_setting_values()
+    assert ids(messages) == expected
+    assert all(text in message.msg for message in messages)
+
+
+def test_a_mount_without_the_slashless_service_is_reported() -> None:
+    from imagex_dedup.checks import check_service_mount
+
+    assert check_service_mount() == []  # tests.urls mounts with urls.mount()
+    with override_settings(ROOT_URLCONF="tests.admin.host_urls"):  # include() only
+        (warning,) = check_service_mount()
+    assert warning.id == "imagex_dedup.W018"
+    assert warning.msg.startswith("POST /imagex (without the slash) is not served")

@@ -71,10 +71,20 @@ def test_group_invariants_hold_for_any_sequence(ops) -> None:
             if op == "link":
                 linked = [ref(subject), *(ref(m) for m in matches)]
                 no_dismissals = not DismissedPair.objects.exists()
+                before = open_groups()
+                grouped = set().union(*before.values())
+                loose = {r for r in linked if r not in grouped}
                 results.join(linked, similarity=0.84, backend="local")
+                after = open_groups()
                 if no_dismissals and len(set(linked)) > 1:
-                    holding = [g for g in open_groups().values() if set(linked) <= g]
-                    assert len(holding) == 1, "without dismissals a link groups all its refs"
+                    # Fingerprint-less refs count as linked: the subject's group takes every
+                    # loose ref, and groups that existed are never merged.
+                    holding = [g for g in after.values() if ref(subject) in g]
+                    assert len(holding) == 1 and loose <= holding[0]
+                old_groups = [g for g in before.values() if g & set().union(*after.values())]
+                assert all(sum(1 for g in old_groups if g <= h) <= 1 for h in after.values()), (
+                    "two open groups merged"
+                )
             elif op == "dismiss":
                 dismiss_group_of(subject)
             else:

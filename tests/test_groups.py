@@ -120,15 +120,63 @@ def test_subject_joins_an_existing_group_and_idempotent_reapply() -> None:
     assert sent == [(group.pk, True, sorted([ref(1), ref(2)])), (group.pk, False, [ref(3)])]
 
 
-def test_linking_two_open_groups_merges_them_into_the_oldest() -> None:
+def test_an_image_linked_to_two_open_groups_never_merges_them() -> None:
     older = results.join([ref(1), ref(2)], similarity=0.84, backend="local")
     newer = results.join([ref(3), ref(4)], similarity=0.84, backend="local")
     assert older.pk < newer.pk
-    merged = results.join([ref(4), ref(2)], similarity=0.84, backend="local")
-    assert merged.pk == older.pk
-    assert not DuplicateGroup.objects.filter(pk=newer.pk).exists()
-    assert set(members(merged)) == {ref(1), ref(2), ref(3), ref(4)}
-    assert [m.ref for m in merged.members.filter(is_primary=True)] == [ref(1)]
+    assert results.join([ref(4), ref(2)], similarity=0.84, backend="local").pk == newer.pk
+    assert set(members(older)) == {ref(1), ref(2)}
+    assert set(members(newer)) == {ref(3), ref(4)}
+
+
+def scores_table(monkeypatch, table: dict[tuple[int, int], float]) -> None:
+    """Scores between refs as given (the rule under test, not the engine's scoring)."""
+
+    def score(self, a: str, b: str) -> float | None:
+        x, y = sorted(int(r.split(":")[1]) for r in (a, b))
+        return table.get((x, y), 0.0)
+
+    monkeypatch.setattr(results._Links, "score", score)
+
+
+def test_a_bridge_joins_the_representative_it_matches_best(monkeypatch) -> None:
+    # 1 and 2 are two views of a scene (0.80 apart); 3 matches both, 1 better.
+    scores_table(monkeypatch, {(1, 3): 0.95, (2, 3): 0.90, (1, 2): 0.80, (2, 4): 0.93})
+    first = results.join([ref(1), ref(3)], similarity=0.84, backend="local")
+    second = results.join([ref(2), ref(4)], similarity=0.84, backend="local")
+    # 3 already sits with 1; its match with 2 neither moves it nor merges the groups.
+    assert results.join([ref(3), ref(2)], similarity=0.84, backend="local").pk == first.pk
+    assert (set(members(first)), set(members(second))) == ({ref(1), ref(3)}, {ref(2), ref(4)})
+
+
+def test_a_new_image_joins_the_best_matching_representative_only(monkeypatch) -> None:
+    scores_table(monkeypatch, {(1, 2): 0.9, (3, 4): 0.9, (1, 5): 0.86, (3, 5): 0.92})
+    one = results.join([ref(1), ref(2)], similarity=0.84, backend="local")
+    three = results.join([ref(3), ref(4)], similarity=0.84, backend="local")
+    assert results.join([ref(5), ref(2), ref(4)], similarity=0.84, backend="local").pk == three.pk
+    assert set(members(three)) == {ref(3), ref(4), ref(5)}
+    assert set(members(one)) == {ref(1), ref(2)}
+
+
+def test_members_must_match_the_representative_not_another_member(monkeypatch) -> None:
+    # 2 matches the subject 1 but not the representative of the group 1 joins.
+    scores_table(monkeypatch, {(1, 3): 0.9, (1, 2): 0.9, (2, 3): 0.5})
+    group = results.join([ref(3), ref(1)], similarity=0.84, backend="local")
+    assert results.join([ref(1), ref(2)], similarity=0.84, backend="local").pk == group.pk
+    assert set(members(group)) == {ref(1), ref(3)}
+    assert not DuplicateGroupMember.objects.filter(object_id="2").exists()
+
+
+def test_a_new_groups_representative_is_its_oldest_image_linked_to_all(monkeypatch) -> None:
+    content_type = ContentType.objects.get_for_model(Photo)
+    for n in range(1, 7):  # indexed in this order
+        ImageFingerprint.objects.create(content_type=content_type, object_id=n, field_name="image")
+    scores_table(monkeypatch, {(1, 2): 0.9, (1, 3): 0.9, (2, 3): 0.86})
+    group = results.join([ref(3), ref(2), ref(1)], similarity=0.84, backend="local")
+    assert [m.ref for m in group.members.filter(is_primary=True)] == [ref(1)]
+    scores_table(monkeypatch, {(4, 5): 0.9, (4, 6): 0.9, (5, 6): 0.5})
+    group = results.join([ref(4), ref(6), ref(5)], similarity=0.84, backend="local")
+    assert [m.ref for m in group.members.filter(is_primary=True)] == [ref(4)]
 
 
 def test_chosen_keeper_stays_primary_when_the_group_grows() -> None:

@@ -1,7 +1,9 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import path
+
+from imagex_dedup.urls import mount
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("imagex/", include("imagex_dedup.urls")),
+    *mount("imagex/"),
 ]

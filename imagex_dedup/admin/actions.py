@@ -19,8 +19,10 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from imagex_dedup.admin.cards import group_title, tile
 from imagex_dedup.models import DuplicateGroup, DuplicateGroupMember, MergeLog
 from imagex_dedup.review import merge, perms
+from imagex_dedup.review.usage import reference_usage
 
 CHECK_TASK = "imagex_dedup.hook.tasks.check_object"
 MERGE_TEMPLATE = "admin/imagex_dedup/duplicategroup/merge_confirmation.html"
@@ -29,13 +31,55 @@ MERGE_TEMPLATE = "admin/imagex_dedup/duplicategroup/merge_confirmation.html"
 # --- merging (shared by the bulk action and the "keep this one" page) ---------------------------
 
 
-def plan_or_error(group: DuplicateGroup, keeper: DuplicateGroupMember | None) -> dict[str, Any]:
-    """One row of the confirmation page: the plan, or why the group cannot be merged."""
+def plan_or_error(
+    group: DuplicateGroup, keeper: DuplicateGroupMember | None, site: admin.AdminSite
+) -> dict[str, Any]:
+    """One group on the confirmation page: its plan in words and pictures (the keeper, the
+    duplicates, the objects whose references move), or why it cannot be merged."""
+    row: dict[str, Any] = {"group": group, "title": group_title(group), "plan": None}
     try:
         plan = merge.plan_merge(group, keeper)
     except merge.MergeConflict as exc:
-        return {"group": group, "plan": None, "problems": exc.problems}
-    return {"group": group, "plan": plan, "problems": plan.conflicts}
+        return {**row, "problems": exc.problems}
+    members = {m.object_id: m for m in group.members.select_related("content_type")}
+    return {
+        **row,
+        "plan": plan,
+        "problems": plan.conflicts,
+        "keeper": tile(plan.keeper_member, plan.keeper, site),
+        "duplicates": [
+            tile(members[str(dup.pk)], dup, site)
+            for dup in plan.duplicates
+            if str(dup.pk) in members
+        ],
+        "changes": [
+            {
+                "usage": reference_usage(ref, [pk for pk, _ in ref.moves], site),
+                "dropped": len(ref.drops),
+                "kind": ref.kind,
+            }
+            for ref in plan.references
+        ],
+    }
+
+
+def merged_message(group: DuplicateGroup, log: MergeLog) -> str:
+    keeper = log.keeper_content_type.get_object_for_this_type(pk=log.keeper_object_id)
+    url = reverse("admin:imagex_dedup_mergelog_change", args=[log.pk])
+    count = len(log.duplicates)
+    removed = (
+        ngettext("removed %d duplicate", "removed %d duplicates", count)
+        if log.deleted_duplicates
+        else ngettext("%d duplicate kept, flagged", "%d duplicates kept, flagged", count)
+    ) % count
+    return format_html(
+        _("Merged {}: kept “{}”, {} (<a href='{}'>merge log #{}</a>)."),
+        group_title(group),
+        keeper,
+        removed,
+        url,
+        log.pk,
+    )
 
 
 def run_merges(
@@ -45,22 +89,19 @@ def run_merges(
     handler = merge.get_merge_handler()
     done = 0
     for group, keeper in groups:
+        title = group_title(group)
         if not perms.can_merge(request.user, group):
-            messages.error(request, _("You may not merge %(group)s.") % {"group": group})
+            messages.error(request, _("You may not merge %(group)s.") % {"group": title})
             continue
         try:
             log = handler(group, keeper, user=request.user)
         except merge.MergeConflict as exc:
             messages.error(
-                request, _("%(group)s was not merged: %(why)s") % {"group": group, "why": exc}
+                request, _("%(group)s was not merged: %(why)s") % {"group": title, "why": exc}
             )
             continue
         done += 1
-        url = reverse("admin:imagex_dedup_mergelog_change", args=[log.pk])
-        messages.success(
-            request,
-            format_html(_("{} merged (<a href='{}'>merge log #{}</a>)."), group, url, log.pk),
-        )
+        messages.success(request, merged_message(group, log))
     return done
 
 
@@ -95,7 +136,7 @@ def merge_groups(
     if request.POST.get("post") == "yes":
         run_merges(request, [(group, None) for group in groups])
         return None
-    rows = [plan_or_error(group, None) for group in groups]
+    rows = [plan_or_error(group, None, modeladmin.admin_site) for group in groups]
     return merge_confirmation(request, modeladmin, rows, bulk=True)
 
 
@@ -136,4 +177,13 @@ def undo_merges(
                 request, _("Merge #%(pk)s was not undone: %(why)s") % {"pk": log.pk, "why": exc}
             )
         else:
-            messages.success(request, _("Merge #%(pk)s undone.") % {"pk": log.pk})
+            messages.success(request, undone_message(log))
+
+
+def undone_message(log: MergeLog) -> str:
+    count = len(log.duplicates) if log.deleted_duplicates else 0
+    return ngettext(
+        "Merge #%(pk)d undone: %(n)d object restored, every reference moved back.",
+        "Merge #%(pk)d undone: %(n)d objects restored, every reference moved back.",
+        count,
+    ) % {"pk": log.pk, "n": count}

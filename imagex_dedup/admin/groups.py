@@ -16,6 +16,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
+from imagex_dedup.admin import queue
 from imagex_dedup.admin.actions import (
     dismiss_groups,
     merge_confirmation,
@@ -24,16 +25,17 @@ from imagex_dedup.admin.actions import (
     recheck_groups,
     run_merges,
     undo_merges,
+    undone_message,
 )
 from imagex_dedup.admin.base import ReadOnlyAdmin
+from imagex_dedup.admin.cards import build_review, group_title, summarize_log
 from imagex_dedup.models import (
     DuplicateGroup,
     DuplicateGroupMember,
     MergeLog,
 )
 from imagex_dedup.review import merge, perms
-from imagex_dedup.review.keeper import choose_keeper
-from imagex_dedup.review.thumbnails import member_file, thumbnail_url
+from imagex_dedup.review.thumbnails import thumbnail_url
 
 LIST_THUMBNAILS = 6
 
@@ -91,32 +93,10 @@ def existing_members(members: list[DuplicateGroupMember]) -> list[DuplicateGroup
     return [m for m in members if (m.content_type_id, m.object_id) in alive]
 
 
-def member_card(member: DuplicateGroupMember, site: admin.AdminSite) -> dict[str, Any]:
-    """What the review page shows about one member."""
-    fp = member.fingerprint
-    obj = member.content_object
-    ct = member.content_type
-    admin_url = None
-    if obj is not None and site.is_registered(type(obj)):
-        url_name = f"{site.name}:{ct.app_label}_{ct.model}_change"
-        admin_url = reverse(url_name, args=[member.object_id])
-    has_file = member_file(member) is not None
-    return {
-        "member": member,
-        "object": obj,
-        "admin_url": admin_url,
-        "thumb_url": thumbnail_url(member) if has_file else None,
-        "preview_url": thumbnail_url(member, "preview") if has_file else None,
-        "width": fp.width if fp else None,
-        "height": fp.height if fp else None,
-        "byte_size": fp.byte_size if fp else None,
-        "format": fp.format if fp else "",
-    }
-
-
 @admin.register(DuplicateGroup)
 class DuplicateGroupAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "thumbnails", "member_count", "best_score", "status", "created_at"]
+    list_display = ["title", "thumbnails", "member_count", "best_score", "status", "created_at"]
+    list_display_links = ["title"]
     list_filter = ["status", MemberContentTypeFilter, HostObjectFilter]
     list_per_page = 25
     actions = [merge_groups, dismiss_groups, recheck_groups]
@@ -138,8 +118,14 @@ class DuplicateGroupAdmin(admin.ModelAdmin):
                 member_count=Count("members"),
                 best_score=Max("members__score", filter=Q(members__is_primary=False)),
             )
-            .prefetch_related("members__content_type")
+            .prefetch_related(
+                "members__content_type", "members__content_object", "members__fingerprint"
+            )
         )
+
+    @admin.display(description=_("group"))
+    def title(self, group: DuplicateGroup) -> str:
+        return group_title(group)
 
     @admin.display(description=_("members"), ordering="member_count")
     def member_count(self, group: DuplicateGroup) -> int:
@@ -170,6 +156,8 @@ class DuplicateGroupAdmin(admin.ModelAdmin):
     def get_urls(self) -> list[URLPattern]:
         wrap = self.admin_site.admin_view
         return [
+            path("queue/", wrap(self.queue_view), name="imagex_dedup_duplicategroup_queue"),
+            path("policy/", wrap(self.policy_view), name="imagex_dedup_duplicategroup_policy"),
             path(
                 "<int:pk>/merge/", wrap(self.merge_view), name="imagex_dedup_duplicategroup_merge"
             ),
@@ -186,6 +174,18 @@ class DuplicateGroupAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "can_merge": self.has_merge_permission(request)}
+        return super().changelist_view(request, extra_context)
+
+    def queue_view(self, request: HttpRequest) -> HttpResponse:
+        return queue.queue_view(self, request)
+
+    def policy_view(self, request: HttpRequest) -> HttpResponse:
+        return queue.policy_view(self, request)
+
     def _group(self, request: HttpRequest, pk: int | str) -> DuplicateGroup:
         return get_object_or_404(self.get_queryset(request), pk=pk)
 
@@ -196,32 +196,32 @@ class DuplicateGroupAdmin(admin.ModelAdmin):
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        """The review page replaces the edit form: members side by side, large enough to judge."""
+        """The review page replaces the edit form: members side by side, large enough to judge,
+        with what differs and where each is used."""
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
         group = self._group(request, object_id)
-        members = list(group.members.select_related("content_type", "fingerprint"))
-        keeper = None
-        if group.status == DuplicateGroup.Status.OPEN:
-            try:
-                keeper = choose_keeper(group)
-            except DuplicateGroupMember.DoesNotExist:
-                keeper = None
+        review_context = self.review_context(request, group)
         context = {
+            **review_context,
+            "title": review_context["review"].title,
+            "logs": group.merge_logs.select_related("performed_by"),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.review_template, context)
+
+    def review_context(self, request: HttpRequest, group: DuplicateGroup) -> dict[str, Any]:
+        """What the review page and a review queue step share."""
+        return {
             **self.admin_site.each_context(request),
-            "title": str(group),
             "opts": self.model._meta,
             "original": group,
             "group": group,
-            "cards": [member_card(m, self.admin_site) for m in members],
-            "keeper": keeper,
-            "logs": group.merge_logs.all(),
+            "review": build_review(group, self.admin_site),
             "can_merge": self.has_merge_permission(request, group),
             "can_change": self.has_change_permission(request, group),
             "media": self.media,
         }
-        request.current_app = self.admin_site.name
-        return TemplateResponse(request, self.review_template, context)
 
     def merge_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """Confirm and run the merge of one group (``?keeper=<member id>`` from "Keep this one")."""
@@ -236,7 +236,8 @@ class DuplicateGroupAdmin(admin.ModelAdmin):
         if request.method == "POST" and request.POST.get("post") == "yes":
             run_merges(request, [(group, keeper)])
             return HttpResponseRedirect(review_url)
-        return merge_confirmation(request, self, [plan_or_error(group, keeper)], bulk=False)
+        rows = [plan_or_error(group, keeper, self.admin_site)]
+        return merge_confirmation(request, self, rows, bulk=False)
 
     def _changeable_group(self, request: HttpRequest, pk: int) -> DuplicateGroup:
         """The group behind a POST-only button that needs the change permission."""
@@ -251,7 +252,7 @@ class DuplicateGroupAdmin(admin.ModelAdmin):
         except merge.MergeConflict as exc:
             messages.error(request, str(exc))
         else:
-            messages.success(request, _("%s dismissed as not duplicates.") % group)
+            messages.success(request, _("%s dismissed as not duplicates.") % group_title(group))
         return HttpResponseRedirect(reverse("admin:imagex_dedup_duplicategroup_change", args=[pk]))
 
     def recheck_view(self, request: HttpRequest, pk: int) -> HttpResponse:
@@ -263,9 +264,12 @@ class DuplicateGroupAdmin(admin.ModelAdmin):
 
 @admin.register(MergeLog)
 class MergeLogAdmin(ReadOnlyAdmin):
+    """Merge logs read as what happened, can be undone, and are never deleted here: deleting
+    one would silently take away the only way back."""
+
     list_display = [
         "__str__",
-        "group",
+        "group_link",
         "change_count",
         "deleted_duplicates",
         "performed_by",
@@ -273,11 +277,85 @@ class MergeLogAdmin(ReadOnlyAdmin):
         "undone_at",
     ]
     list_filter = ["deleted_duplicates", ("undone_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["group", "keeper_content_type", "performed_by"]
     actions = [undo_merges]
+    summary_template = "admin/imagex_dedup/mergelog/summary.html"
+    undo_template = "admin/imagex_dedup/mergelog/undo_confirmation.html"
+
+    class Media:
+        css = {"all": ["imagex_dedup/review.css"]}
 
     def has_merge_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return perms.can_merge(request.user)
 
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
     @admin.display(description=_("changes"))
     def change_count(self, log: MergeLog) -> int:
         return len(log.changes)
+
+    @admin.display(description=_("group"))
+    def group_link(self, log: MergeLog) -> str:
+        if log.group_id is None:
+            return "-"
+        url = reverse("admin:imagex_dedup_duplicategroup_change", args=[log.group_id])
+        return format_html("<a href='{}'>{}</a>", url, _("group #%d") % log.group_id)
+
+    def get_urls(self) -> list[URLPattern]:
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/undo/", wrap(self.undo_view), name="imagex_dedup_mergelog_undo"),
+            *super().get_urls(),
+        ]
+
+    def _context(self, request: HttpRequest, log: MergeLog) -> dict[str, Any]:
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": log,
+            "summary": summarize_log(log, self.admin_site),
+            "can_undo": log.undone_at is None and self.has_merge_permission(request),
+            "media": self.media,
+        }
+
+    def _log(self, request: HttpRequest, pk: int | str) -> MergeLog:
+        return get_object_or_404(self.get_queryset(request), pk=pk)
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """What the merge did, in words, with the undo button (no raw JSON, no Delete)."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        log = self._log(request, object_id)
+        context = {**self._context(request, log), "title": _("Merge log #%d") % log.pk}
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.summary_template, context)
+
+    def undo_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        """Confirm, then undo one merge (linked from the group page and the merge log page)."""
+        if not self.has_merge_permission(request):
+            raise PermissionDenied
+        log = self._log(request, pk)
+        if request.method == "POST" and request.POST.get("post") == "yes":
+            try:
+                merge.undo_merge(log, user=request.user)
+            except merge.MergeConflict as exc:
+                messages.error(
+                    request, _("Merge #%(pk)s was not undone: %(why)s") % {"pk": log.pk, "why": exc}
+                )
+            else:
+                messages.success(request, undone_message(log))
+            if log.group_id is not None:
+                return HttpResponseRedirect(
+                    reverse("admin:imagex_dedup_duplicategroup_change", args=[log.group_id])
+                )
+            return HttpResponseRedirect(reverse("admin:imagex_dedup_mergelog_change", args=[pk]))
+        context = {**self._context(request, log), "title": _("Undo merge #%d?") % log.pk}
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.undo_template, context)

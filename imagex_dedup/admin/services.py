@@ -43,6 +43,13 @@ class DetectionServiceForm(forms.ModelForm):
             "callback_secret",
             "is_active",
         ]
+        help_texts = {
+            "allow_private_urls": _(
+                "Let this service's image downloads and callbacks reach private and loopback "
+                "addresses. Only this service: the site's FETCH_ALLOW_PRIVATE setting does not "
+                "apply to services. For local demos and tests, never in production."
+            ),
+        }
 
     def clean_callback_secret(self) -> str:
         return (

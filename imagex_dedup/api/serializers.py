@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from typing import Any
 
 from django.urls import NoReverseMatch, reverse
@@ -9,9 +10,17 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from imagex_dedup.conf import dedup_settings
-from imagex_dedup.models import DetectionTask, DuplicateGroup, DuplicateGroupMember, MergeLog
+from imagex_dedup.models import (
+    DetectionTask,
+    DuplicateGroup,
+    DuplicateGroupMember,
+    ImageFingerprint,
+    MergeLog,
+)
+from imagex_dedup.review.history import removed_records
 from imagex_dedup.review.keeper import choose_keeper
-from imagex_dedup.review.thumbnails import member_file, thumbnail_url
+from imagex_dedup.review.thumbnails import member_file
+from imagex_dedup.review.usage import usage_of
 
 
 class MemberSerializer(serializers.ModelSerializer):
@@ -21,12 +30,13 @@ class MemberSerializer(serializers.ModelSerializer):
     admin_url = serializers.SerializerMethodField()
     thumbnail_url = serializers.SerializerMethodField()
     preview_url = serializers.SerializerMethodField()
-    width = serializers.IntegerField(source="fingerprint.width", default=None, read_only=True)
-    height = serializers.IntegerField(source="fingerprint.height", default=None, read_only=True)
-    byte_size = serializers.IntegerField(
-        source="fingerprint.byte_size", default=None, read_only=True
+    width = serializers.SerializerMethodField()
+    height = serializers.SerializerMethodField()
+    byte_size = serializers.SerializerMethodField()
+    format = serializers.SerializerMethodField()
+    used_in = serializers.SerializerMethodField(
+        help_text="Relations that refer to the object and how many rows each (group detail only)"
     )
-    format = serializers.CharField(source="fingerprint.format", default="", read_only=True)
 
     class Meta:
         model = DuplicateGroupMember
@@ -46,6 +56,43 @@ class MemberSerializer(serializers.ModelSerializer):
             "format",
             "thumbnail_url",
             "preview_url",
+            "used_in",
+        ]
+
+    def _record(self, member: DuplicateGroupMember) -> ImageFingerprint | None:
+        """The member's fingerprint record; for a duplicate a merge deleted, the record as the
+        merge log kept it."""
+        if member.fingerprint is not None:
+            return member.fingerprint
+        return removed_records(member.group).get(member.object_id)
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_width(self, member: DuplicateGroupMember) -> int | None:
+        record = self._record(member)
+        return record.width if record else None
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_height(self, member: DuplicateGroupMember) -> int | None:
+        record = self._record(member)
+        return record.height if record else None
+
+    @extend_schema_field(serializers.IntegerField(allow_null=True))
+    def get_byte_size(self, member: DuplicateGroupMember) -> int | None:
+        record = self._record(member)
+        return record.byte_size if record else None
+
+    def get_format(self, member: DuplicateGroupMember) -> str:
+        record = self._record(member)
+        return record.format if record else ""
+
+    @extend_schema_field(serializers.ListField(child=serializers.DictField(), allow_null=True))
+    def get_used_in(self, member: DuplicateGroupMember) -> list[dict[str, Any]] | None:
+        usages = self.context.get("usages")
+        if usages is None or member.content_object is None:
+            return None
+        return [
+            {"relation": u.label, "count": u.count}
+            for u in usages.get((member.content_type_id, member.object_id), [])
         ]
 
     def get_content_type(self, member: DuplicateGroupMember) -> str:
@@ -69,9 +116,11 @@ class MemberSerializer(serializers.ModelSerializer):
             return None
 
     def _url(self, member: DuplicateGroupMember, kind: str) -> str | None:
+        """The API's own image endpoint: it accepts the same authentication as this API."""
         if member_file(member) is None:
             return None
-        url = thumbnail_url(member, kind)
+        url = reverse("imagex_dedup:api-member-image", args=[member.pk])
+        url = url if kind == "thumb" else f"{url}?size={kind}"
         request = self.context.get("request")
         return request.build_absolute_uri(url) if request else url
 
@@ -112,6 +161,11 @@ class GroupDetailSerializer(GroupSerializer):
     class Meta(GroupSerializer.Meta):
         fields = [*GroupSerializer.Meta.fields, "keeper", "members"]
 
+    def to_representation(self, group: DuplicateGroup) -> dict[str, Any]:
+        """Where each member is used, counted for all members at once."""
+        self.context["usages"] = member_usages(group.members.all())
+        return super().to_representation(group)
+
     @extend_schema_field(serializers.IntegerField(allow_null=True))
     def get_keeper(self, group: DuplicateGroup) -> int | None:
         if group.status != DuplicateGroup.Status.OPEN:
@@ -120,6 +174,20 @@ class GroupDetailSerializer(GroupSerializer):
             return choose_keeper(group).pk
         except DuplicateGroupMember.DoesNotExist:
             return None
+
+
+def member_usages(members: Any) -> dict[tuple[int, str], list[Any]]:
+    """(content type id, object id) -> usages of the existing members' objects."""
+    by_model: dict[type, list[DuplicateGroupMember]] = defaultdict(list)
+    for member in members:
+        if member.content_object is not None:
+            by_model[type(member.content_object)._meta.concrete_model].append(member)
+    found: dict[tuple[int, str], list[Any]] = {}
+    for same_model in by_model.values():
+        usages = usage_of([m.content_object for m in same_model])
+        for m in same_model:
+            found[(m.content_type_id, m.object_id)] = usages.get(m.content_object.pk, [])
+    return found
 
 
 class MergeRequestSerializer(serializers.Serializer):

@@ -12,11 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Count, Max, Q, QuerySet
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.generics import RetrieveAPIView
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import IsAuthenticated
@@ -36,8 +39,9 @@ from imagex_dedup.api.serializers import (
     MergeRequestSerializer,
     TaskSerializer,
 )
+from imagex_dedup.apidocs import SCHEMA, extend_schema
 from imagex_dedup.models import DetectionTask, DuplicateGroup, DuplicateGroupMember, MergeLog
-from imagex_dedup.review import merge, perms
+from imagex_dedup.review import merge, perms, thumbnails
 
 
 class Pagination(PageNumberPagination):
@@ -57,6 +61,7 @@ class DuplicateGroupViewSet(viewsets.ReadOnlyModelViewSet):
     """Duplicate groups, filterable by ``status`` and member ``content_type``
     (``app_label.model`` or a content type id)."""
 
+    schema = SCHEMA
     permission_classes = [GroupPermission]
     pagination_class = Pagination
 
@@ -67,6 +72,10 @@ class DuplicateGroupViewSet(viewsets.ReadOnlyModelViewSet):
         queryset = perms.visible_groups(self.request.user)
         params = self.request.query_params
         if params.get("status"):
+            if params["status"] not in DuplicateGroup.Status.values:
+                raise ValidationError(
+                    {"status": f"Must be one of {', '.join(DuplicateGroup.Status.values)}."}
+                )
             queryset = queryset.filter(status=params["status"])
         if params.get("content_type"):
             members = DuplicateGroupMember.objects.filter(
@@ -79,7 +88,9 @@ class DuplicateGroupViewSet(viewsets.ReadOnlyModelViewSet):
                 best_score=Max("members__score", filter=Q(members__is_primary=False)),
             )
             .order_by("-created_at", "-pk")
-            .prefetch_related("members__content_type", "members__fingerprint")
+            .prefetch_related(
+                "members__content_type", "members__fingerprint", "members__content_object"
+            )
         )
 
     def get_merge_handler(self) -> Callable[..., MergeLog]:
@@ -100,7 +111,7 @@ class DuplicateGroupViewSet(viewsets.ReadOnlyModelViewSet):
         description="Merge the group into one keeper (a member id, or the keeper rule).",
     )
     @action(detail=True, methods=["post"])
-    def merge(self, request: Request, pk: str | None = None) -> Response:
+    def merge(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         group = self.get_object()
         body = MergeRequestSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -117,7 +128,7 @@ class DuplicateGroupViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=None, responses={200: GroupDetailSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
-    def dismiss(self, request: Request, pk: str | None = None) -> Response:
+    def dismiss(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         """Mark the members as not duplicates of each other."""
         try:
             merge.dismiss_group(self.get_object(), user=request.user)
@@ -130,7 +141,7 @@ class DuplicateGroupViewSet(viewsets.ReadOnlyModelViewSet):
         responses={202: OpenApiResponse(description='{"enqueued": <number of checks>}')},
     )
     @action(detail=True, methods=["post"])
-    def recheck(self, request: Request, pk: str | None = None) -> Response:
+    def recheck(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         """Queue a fresh duplicate check of every member."""
         count = merge.recheck_members(self.get_object().members.select_related("content_type"))
         return Response({"enqueued": count}, status=status.HTTP_202_ACCEPTED)
@@ -147,6 +158,7 @@ def content_type_filter(value: str) -> Q:
 class MergeLogViewSet(viewsets.ReadOnlyModelViewSet):
     """What merges did; ``undo`` puts a merge back."""
 
+    schema = SCHEMA
     permission_classes = [MergeLogPermission]
     pagination_class = Pagination
     serializer_class = MergeLogSerializer
@@ -159,7 +171,7 @@ class MergeLogViewSet(viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(request=None, responses={200: MergeLogSerializer, 409: CONFLICT})
     @action(detail=True, methods=["post"])
-    def undo(self, request: Request, pk: str | None = None) -> Response:
+    def undo(self, request: Request, pk: str | None = None, **kwargs: Any) -> Response:
         try:
             log = merge.undo_merge(self.get_object(), user=request.user)
         except merge.MergeConflict as exc:
@@ -167,11 +179,44 @@ class MergeLogViewSet(viewsets.ReadOnlyModelViewSet):
         return Response(self.get_serializer(log).data)
 
 
+class IgnoreAccept(BaseContentNegotiation):
+    """Image responses are JPEG whatever the client accepts (DRF would answer 406 to
+    ``Accept: image/*``, since the API's renderers only speak JSON)."""
+
+    def select_parser(self, request: Request, parsers: list) -> Any:
+        return parsers[0] if parsers else None
+
+    def select_renderer(
+        self, request: Request, renderers: list, format_suffix: str | None = None
+    ) -> tuple:
+        return renderers[0], renderers[0].media_type
+
+
+class MemberImageView(APIView):
+    """A member's thumbnail (``?size=preview``: the large preview) as JPEG, with the REST API's
+    authentication; for users who may review the member's group."""
+
+    permission_classes = [GroupPermission]
+    content_negotiation_class = IgnoreAccept
+    schema = SCHEMA
+
+    @extend_schema(
+        parameters=[OpenApiParameter("size", str, enum=list(thumbnails.SIZES))],
+        responses={(200, "image/jpeg"): OpenApiTypes.BINARY},
+    )
+    def get(self, request: Request, member_id: int, **kwargs: Any) -> FileResponse:
+        size = request.query_params.get("size", "thumb")
+        return thumbnails.thumbnail_response(
+            thumbnails.visible_member(request.user, member_id), size
+        )
+
+
 class CheckView(APIView):
     """Check images for duplicates of each other, synchronously: multipart ``files`` or a JSON
     ``urls`` list, optional ``similarity``. Users who may review groups also get matches from
     the site's library for each image."""
 
+    schema = SCHEMA
     permission_classes = [IsAuthenticated]
     parser_classes = [JSONParser, MultiPartParser, FormParser]
 
@@ -202,6 +247,7 @@ def read_upload(upload: Any) -> bytes:
 class TaskStatusView(RetrieveAPIView):
     """Status of a detection task, for the user who started it or staff."""
 
+    schema = SCHEMA
     permission_classes = [IsAuthenticated]
     serializer_class = TaskSerializer
     lookup_field = "task_id"

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import http.client
 import ipaddress
 import os
 import re
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -46,8 +48,8 @@ from urllib3.exceptions import (
 from urllib3.exceptions import TimeoutError as Urllib3TimeoutError
 from urllib3.util import connection, parse_url
 
-from imagex_dedup import __version__
 from imagex_dedup.engine.errors import FetchError, UnsafeURLError
+from imagex_dedup.version import USER_AGENT
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -77,7 +79,7 @@ class FetchPolicy:
     allow_private: bool = False
     allowed_hosts: frozenset[str] | None = None
     max_redirects: int = 3
-    user_agent: str = f"imagex-dedup/{__version__}"
+    user_agent: str = USER_AGENT
 
 
 # --- layer 1: the URL itself -------------------------------------------------------------------
@@ -239,7 +241,7 @@ class _GuardedConnectionMixin:
             except OSError as exc:
                 error = exc
         message = f"Failed to establish a new connection: {error}"
-        raise NewConnectionError(self, message)  # type: ignore[arg-type]
+        raise NewConnectionError(self, message) from error  # type: ignore[arg-type]
 
     def request(self, *args: Any, **kwargs: Any) -> None:
         if self.sock is not None:  # type: ignore[attr-defined]  # a reused pooled connection
@@ -446,11 +448,11 @@ def iter_fetch(
 ) -> Iterator[tuple[int, bytes | FetchError]]:
     """``(index, body or FetchError)`` for each of ``urls``, in the order downloads finish.
 
-    Bounded memory: a new download starts only when the caller has taken a finished one, so at
-    most ``max_workers`` bodies (each at most ``policy.max_bytes``) exist at any time besides
-    the ones the caller keeps. A request of 1,000 URLs of 50 MB never holds 50 GB. ``deadline``
-    and ``session`` as in :func:`fetch_many`; every index is yielded exactly once (the ones the
-    deadline stopped or never started as ``FetchError("timeout")``).
+    Bounded memory: a new download starts only when the caller has taken a finished one, so at most
+    ``max_workers`` bodies (each at most ``policy.max_bytes``) exist at any time besides the ones
+    the caller keeps. A request of many large URLs never holds all their bodies at once.
+    ``deadline`` and ``session`` as in :func:`fetch_many`; every index is yielded exactly once (the
+    ones the deadline stopped or never started as ``FetchError("timeout")``).
     """
     policy = policy or FetchPolicy()
     if not urls:
@@ -567,20 +569,53 @@ def _translate(exc: Exception, deadline: _Deadline, policy: FetchPolicy) -> Fetc
         return _timeout(policy)
     if isinstance(exc, requests.exceptions.InvalidURL | LocationParseError | ValueError):
         return FetchError("invalid_url", f"the URL cannot be used: {exc}")
-    return FetchError("connection_error", f"the download failed: {exc}")
+    return FetchError("connection_error", _plain_reason(exc))
 
 
 def _timeout(policy: FetchPolicy) -> FetchError:
-    return FetchError("timeout", f"the download did not finish within {policy.timeout} s")
+    return FetchError("timeout", f"timed out after {policy.timeout:g} s")
+
+
+# Root causes of a failed download, in words for the people reading FailedUrls: the exceptions'
+# own texts name urllib3's (and this module's) internal classes.
+_REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (NameResolutionError, "DNS lookup failed"),
+    (socket.gaierror, "DNS lookup failed"),
+    (ssl.SSLCertVerificationError, "the TLS certificate could not be verified"),
+    (ssl.SSLError, "the TLS handshake failed"),
+    (ConnectionRefusedError, "connection refused"),
+    (ConnectionResetError, "connection reset by the server"),
+    (http.client.RemoteDisconnected, "the server closed the connection without answering"),
+    (http.client.IncompleteRead, "the body ended before its announced length"),
+)
+
+
+def _plain_reason(exc: BaseException) -> str:
+    causes = list(_causes(exc))
+    for cause in causes:
+        for kind, reason in _REASONS:
+            if isinstance(cause, kind):
+                return reason
+    # Other socket errors (unreachable network...): the operating system's text.
+    strerror = next((c.strerror for c in causes if isinstance(c, OSError) and c.strerror), None)
+    return strerror.lower() if strerror else "the connection failed"
+
+
+def _causes(exc: BaseException | None) -> Iterator[BaseException]:
+    """``exc`` and what it wraps: requests and urllib3 nest errors as a cause or first argument."""
+    for _depth in range(8):
+        if exc is None:
+            return
+        yield exc
+        wrapped = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
+        exc = exc.__cause__ or wrapped or exc.__context__
 
 
 def _caused_by_timeout(exc: BaseException | None) -> bool:
     """requests wraps read timeouts in ConnectionError: look through the chain of causes."""
-    for _depth in range(8):
-        if exc is None or isinstance(exc, NewConnectionError):  # urllib3 files it as a timeout
+    for cause in _causes(exc):
+        if isinstance(cause, NewConnectionError):  # urllib3 files it as a timeout
             return False
-        if isinstance(exc, requests.Timeout | TimeoutError | Urllib3TimeoutError):
+        if isinstance(cause, requests.Timeout | TimeoutError | Urllib3TimeoutError):
             return True
-        wrapped = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
-        exc = exc.__cause__ or wrapped or exc.__context__
     return False

@@ -6,6 +6,7 @@ Tasks take plain arguments and re-fetch what they need, so they are safe to retr
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
 from django.apps import apps
@@ -18,7 +19,7 @@ from imagex_dedup.db import write_transaction
 from imagex_dedup.groups import forget, remove_ref
 from imagex_dedup.index.analysis import Analysis, analyse_field_file
 from imagex_dedup.index.store import save_analyses
-from imagex_dedup.models import ImageFingerprint
+from imagex_dedup.models import DuplicateGroup, DuplicateGroupMember, ImageFingerprint
 from imagex_dedup.scan import outbox
 
 logger = logging.getLogger(__name__)
@@ -100,20 +101,50 @@ def check_object(app_label: str, model_name: str, pk: str, field_name: str) -> N
     A deleted object or an emptied field forgets the image instead. Either way the image's
     pending-check row (``scan.outbox``) goes, unless a later save wrote it again.
     """
-    started = timezone.now()
+    started = time.monotonic()
+    saved_before = timezone.now()  # a save after this keeps its pending-check row
     model = apps.get_model(app_label, model_name)
     content_type = ContentType.objects.get_for_model(model)
     instance = model._default_manager.filter(pk=pk).first()
     field_file = getattr(instance, field_name) if instance is not None else None
+    ref = [(content_type.pk, str(pk), field_name)]
     if not field_file:
         forget(content_type.pk, pk, field_name)
-    else:
-        record_and_check(
-            content_type,
-            str(instance.pk),
-            field_name,
-            field_file.name,
-            analyse_field_file(field_file),
-            get_backend(),
-        )
-    outbox.clear([(content_type.pk, str(pk), field_name)], started)
+        outbox.clear(ref, saved_before)
+        _log_check(model, pk, field_name, "forgotten (object gone or field empty)", started)
+        return
+    record = record_and_check(
+        content_type,
+        str(instance.pk),
+        field_name,
+        field_file.name,
+        analyse_field_file(field_file),
+        get_backend(),
+    )
+    outbox.clear(ref, saved_before)
+    if logger.isEnabledFor(logging.INFO):
+        _log_check(model, pk, field_name, _outcome(record), started)
+
+
+def _outcome(record: ImageFingerprint) -> str:
+    """What a check left, for the log: the open groups the image is in, or its error."""
+    if record.error:
+        return f"unreadable: {record.error}"
+    groups = DuplicateGroupMember.objects.filter(
+        content_type_id=record.content_type_id,
+        object_id=record.object_id,
+        field_name=record.field_name,
+        group__status=DuplicateGroup.Status.OPEN,
+    ).values_list("group_id", flat=True)
+    return ", ".join(f"in open group {pk}" for pk in groups) or "no open group"
+
+
+def _log_check(model: type, pk: str, field_name: str, outcome: str, started: float) -> None:
+    logger.info(
+        "imagex_dedup: checked %s pk=%s %s: %s (%.0f ms)",
+        model._meta.label,  # type: ignore[attr-defined]
+        pk,
+        field_name,
+        outcome,
+        (time.monotonic() - started) * 1000,
+    )

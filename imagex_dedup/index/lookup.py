@@ -31,17 +31,17 @@ class InOneParameter(_InFallback):
     """``column IN values`` with the values sent as one parameter: ``= ANY(array)`` on
     PostgreSQL, ``IN (SELECT value FROM json_each(json))`` on SQLite, a plain ``IN`` elsewhere.
 
-    A lookup lists thousands of values (3,200 probe keys, ~2,000 candidate ids at 1M); as many
-    placeholders cost Django's compiler and the database's parser several times more (3,200 keys:
-    ~31 vs ~4 ms client CPU, 90 vs 20 ms wall on PostgreSQL at 100k rows; 54 vs 15 ms on SQLite).
-    Used as a filter expression, ``InOneParameter(F("key"), keys)``, not registered on a field.
+    A look-up lists thousands of values (every probe key); as many placeholders cost Django's
+    compiler and the database's parser several times more than one parameter (measured in the docs'
+    index look-up benchmark). Used as a filter expression, ``InOneParameter(F("key"), keys)``, not
+    registered on a field.
     """
 
     lookup_name = "in_one_parameter"
 
     def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
-        # The array as its text form: psycopg's list adapter costs ~3 ms of client CPU per
-        # 3,200 ints, the join ~0.3 ms. The values are ints, so the text is well-formed.
+        # The array as its text form: psycopg's list adapter costs about ten times the CPU of
+        # this join. The values are ints, so the text is well-formed.
         lhs, params = self.process_lhs(compiler, connection)
         array = "{" + ",".join(str(int(value)) for value in self.rhs) + "}"
         return f"{lhs} = ANY(%s::bigint[])", [*params, array]
@@ -107,12 +107,12 @@ def cached_index_costs(connection: Any) -> Iterator[None]:
     """On PostgreSQL, plan the statements inside with ``random_page_cost = 1.1``, then put the
     previous value back (nothing elsewhere).
 
-    With the default of 4 (pages read from disk) PostgreSQL prices ~3,200 index probes above a
-    scan of a key table of up to a few hundred thousand rows (~5,000 images) and scans it: 25 ms
-    instead of 6.5 ms at 6,000 images, and a 10k-image ``dedup_scan`` slowed from 130 to 25
-    images/s. The key index is the hot, cached part of the database, which is what 1.1 (the
-    usual setting for SSDs) says. The setting is transaction-local (``set_config(..., true)``)
-    and restored, so an enclosing transaction's other statements keep the server's value.
+    With the default of 4 (pages read from disk) PostgreSQL prices the thousands of index probes
+    above a scan of a key table of up to a few hundred thousand rows and scans it, several times
+    slower (the docs' scan benchmark shows by how much). The key index is the hot, cached part of
+    the database, which is what 1.1 (the usual setting for SSDs) says. The setting is
+    transaction-local (``set_config(..., true)``) and restored, so an enclosing transaction's other
+    statements keep the server's value.
     """
     if connection.vendor != "postgresql":
         yield

@@ -41,9 +41,9 @@ def _record_fields(file_name: str, analysis: Analysis, computed_at: datetime) ->
 def _insert_keys(records: Iterable[ImageFingerprint]) -> None:
     """Insert the index keys of stored records (none for a record without a fingerprint).
 
-    Plain SQL, not ``bulk_create``: a batch of 500 images has ~37,000 key rows, and building
-    and compiling as many model instances costs ~1.2 ms of CPU per image, the insert itself
-    ~0.1 ms. PostgreSQL gets the keys as two arrays (one statement, ``unnest``), other
+    Plain SQL, not ``bulk_create``: a batch has dozens of key rows per image, and building and
+    compiling as many model instances costs an order of magnitude more CPU than the insert
+    itself. PostgreSQL gets the keys as two arrays (one statement, ``unnest``), other
     databases an ``executemany``.
     """
     keyed = [record for record in records if record.fingerprint]
@@ -132,11 +132,10 @@ def refresh_planner_statistics() -> None:
     """``ANALYZE`` the fingerprint and key tables on PostgreSQL (nothing elsewhere).
 
     Without statistics (a table filled since its last ANALYZE, autovacuum off or not yet run)
-    PostgreSQL assumes a default selectivity for each of the ~3,200 probe keys, expects half
-    the key table to match and scans all of it: a 10k-image ``dedup_scan`` slowed from 115 to
-    26 images/s. Bulk loads call this as the tables grow (PostgreSQL's advice after bulk
-    loading); migration 0003 fixes the key column's distinct fraction so that statistics stay
-    right as the table grows between two ANALYZEs.
+    PostgreSQL assumes a default selectivity for each probe key, expects half the key table to match
+    and scans all of it, which slows a bulk scan several times. Bulk loads call this as the tables
+    grow (PostgreSQL's advice after bulk loading); migration 0003 fixes the key column's distinct
+    fraction so that statistics stay right as the table grows between two ANALYZEs.
     """
     connection = connections[ImageFingerprintKey.objects.db]
     if connection.vendor != "postgresql":

@@ -9,6 +9,8 @@ the configured handler (``get_merge_handler()``), so one function does the work:
 3. re-point every reference to the duplicates onto the keeper: forward ``ForeignKey`` and
    ``OneToOneField`` of any installed model, many-to-many through rows (a link the keeper already
    has is dropped instead of duplicated), and ``GenericForeignKey`` rows of any installed model;
+   then every reference rewriter of the model (:mod:`imagex_dedup.review.rewriters`) re-points
+   the references only it knows (StreamField JSON, rich text, revisions);
 4. delete the duplicates (``MERGE_DELETE_DUPLICATES``) or keep them; a deletion that is still
    blocked (``ProtectedError``) or any ``IntegrityError`` rolls everything back as MergeConflict;
 5. write a :class:`~imagex_dedup.models.MergeLog` with every change and the duplicates' rows as
@@ -21,11 +23,11 @@ Signals (``pre_merge``, ``group_merged``, ``merge_undone``, ``group_dismissed``)
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from functools import partial
 from typing import Any
 
@@ -38,14 +40,22 @@ from django.utils import timezone
 
 from imagex_dedup import signals
 from imagex_dedup.conf import dedup_settings
-from imagex_dedup.models import DuplicateGroup, DuplicateGroupMember, ImageFingerprint, MergeLog
-from imagex_dedup.review.keeper import choose_keeper
+from imagex_dedup.models import (
+    DismissedPair,
+    DuplicateGroup,
+    DuplicateGroupMember,
+    ImageFingerprint,
+    ImageFingerprintKey,
+    MergeLog,
+)
+from imagex_dedup.review import rewriters
+from imagex_dedup.review.keeper import choose_keeper, keeper_of
 from imagex_dedup.review.relations import (
+    Case,
     Reference,
     content_type_ids,
     describe,
-    fk_references,
-    gfk_references,
+    find_references,
 )
 
 logger = logging.getLogger(__name__)
@@ -75,8 +85,19 @@ class MergePlan:
     delete_duplicates: bool
 
     @property
-    def reference_count(self) -> int:
-        return sum(len(r.moves) + len(r.drops) for r in self.references)
+    def moved_count(self) -> int:
+        """Reference rows re-pointed onto the keeper."""
+        return sum(len(r.moves) for r in self.references)
+
+    @property
+    def dropped_count(self) -> int:
+        """Many-to-many links deleted because the keeper already has the same link."""
+        return sum(len(r.drops) for r in self.references)
+
+    @property
+    def deleted_count(self) -> int:
+        """Host rows the merge deletes (0 when ``MERGE_DELETE_DUPLICATES`` is off)."""
+        return len(self.duplicates) if self.delete_duplicates else 0
 
 
 def get_merge_handler() -> Callable[..., MergeLog]:
@@ -102,6 +123,49 @@ def _concrete_model(members: Sequence[DuplicateGroupMember]) -> type[models.Mode
     return concretes.pop()
 
 
+def _case(
+    group: DuplicateGroup,
+    members: Sequence[DuplicateGroupMember],
+    keeper: DuplicateGroupMember,
+    concrete: type[models.Model],
+    objects: dict[Any, models.Model],
+) -> Case:
+    """The keeper's and the duplicates' objects of one group (``objects``: by pk, at least the
+    group's), or :class:`MergeConflict` when there is nothing to merge."""
+    pk_field = concrete._meta.pk
+    keeper_obj = objects.get(pk_field.to_python(keeper.object_id))
+    keeper_label = f"member {keeper.pk}, {concrete._meta.label} pk {keeper.object_id}"
+    if keeper_obj is None:
+        raise MergeConflict(f"The keeper ({keeper_label}) is gone")
+    ids = sorted({pk_field.to_python(m.object_id) for m in members} - {keeper_obj.pk}, key=str)
+    duplicates = [objects[pk] for pk in ids if pk in objects]
+    if not duplicates:
+        raise MergeConflict(f"Group {group.pk} has no other existing object to merge")
+    return Case(keeper_obj, duplicates, keeper_label)
+
+
+def _plan(group: DuplicateGroup, keeper: DuplicateGroupMember, case: Case) -> MergePlan:
+    rewriter_problems = [
+        problem
+        for rewriter in rewriters.rewriters_for(type(case.keeper)._meta.concrete_model)
+        for problem in rewriter.problems(case.keeper, case.duplicates)
+    ]
+    return MergePlan(
+        group=group,
+        keeper_member=keeper,
+        keeper=case.keeper,
+        duplicates=case.duplicates,
+        references=case.references,
+        conflicts=case.problems + rewriter_problems,
+        delete_duplicates=dedup_settings.merge_delete_duplicates,
+    )
+
+
+def _check_open(group: DuplicateGroup) -> None:
+    if group.status != DuplicateGroup.Status.OPEN:
+        raise MergeConflict(f"Group {group.pk} is {group.get_status_display()}, not open")
+
+
 def plan_merge(
     group: DuplicateGroup, keeper: DuplicateGroupMember | None = None, *, lock: bool = False
 ) -> MergePlan:
@@ -110,8 +174,7 @@ def plan_merge(
     Raises :class:`MergeConflict` when the group cannot be merged at all (not open, members of
     different models, keeper not in the group or gone); other problems are in ``plan.conflicts``.
     """
-    if group.status != DuplicateGroup.Status.OPEN:
-        raise MergeConflict(f"Group {group.pk} is {group.get_status_display()}, not open")
+    _check_open(group)
     members = list(group.members.select_related("content_type", "fingerprint"))
     if keeper is None:
         try:
@@ -122,27 +185,60 @@ def plan_merge(
         raise MergeConflict(f"Member {keeper.pk} is not in group {group.pk}")
     concrete = _concrete_model(members)
     manager = concrete._base_manager.select_for_update() if lock else concrete._base_manager
-    pk_field = concrete._meta.pk
-    ids = {pk_field.to_python(m.object_id) for m in members}
+    ids = {concrete._meta.pk.to_python(m.object_id) for m in members}
     objects = {obj.pk: obj for obj in manager.filter(pk__in=ids).order_by("pk")}
-    keeper_obj = objects.get(pk_field.to_python(keeper.object_id))
-    if keeper_obj is None:
-        raise MergeConflict(f"The keeper ({describe(concrete, [keeper.object_id])}) is gone")
-    duplicates = [obj for pk, obj in objects.items() if pk != keeper_obj.pk]
-    if not duplicates:
-        raise MergeConflict(f"Group {group.pk} has no other existing object to merge")
-    delete = dedup_settings.merge_delete_duplicates
-    fk_refs, fk_problems = fk_references(concrete, keeper_obj, duplicates, delete)
-    gfk_refs, gfk_problems = gfk_references(concrete, keeper_obj, duplicates)
-    return MergePlan(
-        group=group,
-        keeper_member=keeper,
-        keeper=keeper_obj,
-        duplicates=duplicates,
-        references=fk_refs + gfk_refs,
-        conflicts=fk_problems + gfk_problems,
-        delete_duplicates=delete,
+    case = _case(group, members, keeper, concrete, objects)
+    find_references(concrete, [case], dedup_settings.merge_delete_duplicates)
+    return _plan(group, keeper, case)
+
+
+def plan_merges(
+    groups: Iterable[DuplicateGroup], *, chunk: int = 500
+) -> Iterator[tuple[DuplicateGroup, MergePlan | MergeConflict]]:
+    """:func:`plan_merge` (keeper rule, no locks) for many groups, with a few queries per chunk
+    of groups instead of a dozen per group: what a bulk dry run needs."""
+    batch: list[DuplicateGroup] = []
+    for group in groups:
+        batch.append(group)
+        if len(batch) == chunk:
+            yield from _plan_batch(batch)
+            batch = []
+    if batch:
+        yield from _plan_batch(batch)
+
+
+def _plan_batch(
+    groups: list[DuplicateGroup],
+) -> Iterator[tuple[DuplicateGroup, MergePlan | MergeConflict]]:
+    members_of: dict[int, list[DuplicateGroupMember]] = defaultdict(list)
+    members = DuplicateGroupMember.objects.filter(group__in=groups).select_related(
+        "content_type", "fingerprint"
     )
+    for member in members.prefetch_related("content_object"):
+        members_of[member.group_id].append(member)
+    outcomes: dict[int, MergePlan | MergeConflict] = {}
+    pending: dict[type[models.Model], list[tuple[DuplicateGroup, DuplicateGroupMember, Case]]]
+    pending = defaultdict(list)
+    for group in groups:
+        try:
+            _check_open(group)
+            group_members = members_of[group.pk]
+            concrete = _concrete_model(group_members)
+            keeper = keeper_of(group, group_members)
+            objects = {obj.pk: obj for m in group_members if (obj := m.content_object) is not None}
+            case = _case(group, group_members, keeper, concrete, objects)
+        except (MergeConflict, DuplicateGroupMember.DoesNotExist) as exc:
+            problem = exc if isinstance(exc, MergeConflict) else MergeConflict(str(exc))
+            outcomes[group.pk] = problem
+            continue
+        pending[concrete].append((group, keeper, case))
+    delete = dedup_settings.merge_delete_duplicates
+    for concrete, planned in pending.items():
+        find_references(concrete, [case for _, _, case in planned], delete)
+        for group, keeper, case in planned:
+            outcomes[group.pk] = _plan(group, keeper, case)
+    for group in groups:
+        yield group, outcomes[group.pk]
 
 
 # --- merging ------------------------------------------------------------------------------------
@@ -208,8 +304,11 @@ def _delete_files(model: type[models.Model], files: list[tuple[str, str]]) -> No
 
 
 def _delete_duplicates(plan: MergePlan) -> None:
+    owners = rewriters.rewriters_for(type(plan.keeper)._meta.concrete_model)
     for dup in plan.duplicates:
         pk = dup.pk
+        for rewriter in owners:
+            rewriter.before_delete(dup)
         try:
             dup.delete()
             dup.pk = pk  # keep the instances "as they were" for signal receivers and the log
@@ -221,12 +320,81 @@ def _delete_duplicates(plan: MergePlan) -> None:
             ) from exc
 
 
-def _forget_fingerprints(plan: MergePlan) -> None:
+def _rows_for_undo(plan: MergePlan) -> list[models.Model]:
+    """The duplicates' rows to serialize, parents first: a multi-table child serializes only its
+    own fields (django-filer's ``Image``: the ``File`` row holds the rest), so undo needs both."""
+    rows: list[models.Model] = []
+    for dup in plan.duplicates:
+        for parent in reversed(dup._meta.get_parent_list()):  # built, not queried: managers
+            fields = parent._meta.concrete_fields  # may be polymorphic (filer's are)
+            rows.append(parent(**{f.attname: getattr(dup, f.attname) for f in fields}))
+        rows.append(dup)
+    return rows
+
+
+def _exact_rows(records: list[models.Model]) -> list[dict[str, Any]]:
+    """Rows serialized for JSON without the JSON serializer's rounding of times to
+    milliseconds: undo puts the rows back exactly."""
+    rows = serializers.serialize("python", records)
+    for row in rows:
+        row["pk"] = _jsonable(row["pk"])
+        row["fields"] = {name: _exact(value) for name, value in row["fields"].items()}
+    return rows
+
+
+def _exact(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if value is None or isinstance(value, bool | int | float | str | list | dict):
+        return value
+    return str(value)  # Decimal, UUID...
+
+
+def _forget_fingerprints(plan: MergePlan) -> list[dict[str, Any]]:
+    """Delete the duplicates' fingerprint records; return them as undo will restore them:
+    the serialized row, its index keys and the memberships that pointed at it."""
     model = type(plan.keeper)
-    ImageFingerprint.objects.filter(
-        content_type_id__in=content_type_ids(model),
-        object_id__in=[str(d.pk) for d in plan.duplicates],
-    ).delete()
+    records = list(
+        ImageFingerprint.objects.filter(
+            content_type_id__in=content_type_ids(model),
+            object_id__in=[str(d.pk) for d in plan.duplicates],
+        ).order_by("pk")
+    )
+    keys: dict[int, list[int]] = defaultdict(list)
+    for fp_id, key in ImageFingerprintKey.objects.filter(fingerprint__in=records).values_list(
+        "fingerprint_id", "key"
+    ):
+        keys[fp_id].append(key)
+    members: dict[int, list[int]] = defaultdict(list)
+    for fp_id, member_id in DuplicateGroupMember.objects.filter(
+        fingerprint__in=records
+    ).values_list("fingerprint_id", "pk"):
+        members[fp_id].append(member_id)
+    saved = [
+        {"record": row, "keys": sorted(keys[row["pk"]]), "members": sorted(members[row["pk"]])}
+        for row in _exact_rows(records)
+    ]
+    ImageFingerprint.objects.filter(pk__in=[r.pk for r in records]).delete()
+    return saved
+
+
+def _restore_fingerprints(saved: list[dict[str, Any]]) -> None:
+    """Put back what :func:`_forget_fingerprints` removed. A record made for the same image
+    since the merge (a re-check) gives way to the original; members that used it follow."""
+    for item in saved:
+        (restored,) = serializers.deserialize("python", [item["record"]])
+        fp = restored.object
+        newer = ImageFingerprint.objects.filter(
+            content_type_id=fp.content_type_id, object_id=fp.object_id, field_name=fp.field_name
+        )
+        users_of_newer = DuplicateGroupMember.objects.filter(fingerprint__in=newer)
+        members = [*item["members"], *users_of_newer.values_list("pk", flat=True)]
+        newer.delete()
+        restored.save()
+        ImageFingerprintKey.objects.bulk_create(
+            ImageFingerprintKey(fingerprint_id=fp.pk, key=key) for key in item["keys"]
+        )
+        DuplicateGroupMember.objects.filter(pk__in=members).update(fingerprint_id=fp.pk)
 
 
 def _fresh_member(member: DuplicateGroupMember) -> DuplicateGroupMember:
@@ -252,7 +420,7 @@ def merge_group(
             plan = plan_merge(group, keeper, lock=True)
             if plan.conflicts:
                 raise MergeConflict(plan.conflicts)
-            serialized = json.loads(serializers.serialize("json", plan.duplicates))
+            serialized = _exact_rows(_rows_for_undo(plan))
             signals.pre_merge.send_robust(
                 sender=DuplicateGroup,
                 group=group,
@@ -261,15 +429,19 @@ def merge_group(
                 user=user,
             )
             changes = _apply(plan)
+            # Rewriter entries go first so undo (which runs the records backwards) puts them
+            # back last, once the core's rows point at the restored duplicates again.
+            changes = rewriters.rewrite_all(plan.keeper, plan.duplicates) + changes
             files = _files_to_delete(plan) if plan.delete_duplicates else []
             files = files if dedup_settings.merge_delete_files else []
             now = timezone.now()
             group.status = DuplicateGroup.Status.MERGED  # before deleting: see handlers.py
             group.resolved_at, group.resolved_by = now, user
             group.save(update_fields=["status", "resolved_at", "resolved_by", "updated_at"])
+            fingerprints = []
             if plan.delete_duplicates:
                 _delete_duplicates(plan)
-                _forget_fingerprints(plan)
+                fingerprints = _forget_fingerprints(plan)
             log = MergeLog.objects.create(
                 group=group,
                 keeper_content_type=ContentType.objects.get_for_model(plan.keeper),
@@ -277,6 +449,7 @@ def merge_group(
                 duplicates=serialized,
                 changes=changes,
                 deleted_duplicates=plan.delete_duplicates,
+                fingerprints=fingerprints,
                 deleted_files=[name for _, name in files],
                 performed_by=user,
                 created_at=now,
@@ -319,6 +492,9 @@ def _undo_problems(log: MergeLog, restored: list[Any]) -> list[str]:
         elif not log.deleted_duplicates and not exists:
             problems.append(f"{describe(model, [obj.object.pk])} was deleted since the merge")
     for change in log.changes:
+        if rewriters.is_rewriter_entry(change):
+            problems += rewriters.entry_undo_problems(change)
+            continue
         model, row = _current(change)
         where = f"{model._meta.label} {change['pk']}.{change['field']}"
         if change["new"] is None:  # a dropped m2m link comes back unless it exists again
@@ -351,6 +527,9 @@ def _missing_targets(model: type[models.Model], change: dict[str, Any]) -> list[
 
 
 def _revert(change: dict[str, Any]) -> None:
+    if rewriters.is_rewriter_entry(change):
+        rewriters.undo_entry(change)
+        return
     model = apps.get_model(change["model"])
     if change["new"] is None:
         model._base_manager.create(pk=change["pk"], **change["row"])
@@ -373,7 +552,7 @@ def undo_merge(log: MergeLog, *, user: Any = None) -> MergeLog:
                     f"Merge {log.pk} deleted the duplicates' files (MERGE_DELETE_FILES); "
                     "restoring rows without their files is refused"
                 )
-            restored = list(serializers.deserialize("json", json.dumps(log.duplicates)))
+            restored = list(serializers.deserialize("python", log.duplicates))
             problems = _undo_problems(log, restored)
             if problems:
                 raise MergeConflict(problems)
@@ -382,6 +561,7 @@ def undo_merge(log: MergeLog, *, user: Any = None) -> MergeLog:
                     obj.save(save_m2m=False)  # links come back through the change records
             for change in reversed(log.changes):
                 _revert(change)
+            _restore_fingerprints(log.fingerprints)
             now = timezone.now()
             log.undone_at, log.undone_by = now, user
             log.save(update_fields=["undone_at", "undone_by"])
@@ -391,7 +571,7 @@ def undo_merge(log: MergeLog, *, user: Any = None) -> MergeLog:
                 group.resolved_at = group.resolved_by = None
                 group.save(update_fields=["status", "resolved_at", "resolved_by", "updated_at"])
             if log.deleted_duplicates and group is not None:
-                _recheck_restored(group, restored)  # enqueued on commit
+                _recheck_restored(group, restored, log.fingerprints)  # enqueued on commit
             transaction.on_commit(
                 partial(
                     signals.merge_undone.send_robust,
@@ -406,15 +586,19 @@ def undo_merge(log: MergeLog, *, user: Any = None) -> MergeLog:
     return log
 
 
-def _recheck_restored(group: DuplicateGroup, restored: list[Any]) -> None:
-    """Restored duplicates lost their fingerprints in the merge: compute them again."""
-    ids = {str(obj.object.pk) for obj in restored}
+def _recheck_restored(
+    group: DuplicateGroup, restored: list[Any], fingerprints: list[dict[str, Any]]
+) -> None:
+    """Restored duplicates whose fingerprint the merge log did not keep (logs written before
+    it kept them) get one computed again."""
+    kept = {item["record"]["fields"]["object_id"] for item in fingerprints}
+    ids = {str(obj.object.pk) for obj in restored} - kept
     recheck_members(m for m in group.members.all() if m.object_id in ids)
 
 
 def recheck_members(members: Iterable[DuplicateGroupMember]) -> int:
     """Enqueue ``tasks.check_object`` for each member (after commit); return how many."""
-    from imagex_dedup.scheduling import enqueue  # the hook engineer's module; imported when used
+    from imagex_dedup.scheduling import enqueue  # imported when used
 
     count = 0
     for member in members:
@@ -440,22 +624,40 @@ def dismiss_group(group: DuplicateGroup, *, user: Any = None) -> DuplicateGroup:
     """Record that the group's members are not duplicates (a ``DismissedPair`` per member pair,
     which detection respects from then on), mark the group dismissed, and send
     ``group_dismissed`` after commit."""
-    from imagex_dedup.groups import dismiss_pairs  # the hook engineer's group maintenance
+    from imagex_dedup.groups import dismiss_pairs
 
     user = user if getattr(user, "is_authenticated", False) else None
     with transaction.atomic():
         group = DuplicateGroup.objects.select_for_update().get(pk=group.pk)
         if group.status != DuplicateGroup.Status.OPEN:
             raise MergeConflict(f"Group {group.pk} is {group.get_status_display()}, not open")
+        now = timezone.now()  # pairs recorded from here on belong to this dismissal
         dismiss_pairs([m.ref for m in group.members.all()], user=user)
         group.status = DuplicateGroup.Status.DISMISSED
-        group.resolved_at, group.resolved_by = timezone.now(), user
+        group.resolved_at, group.resolved_by = now, user
         group.save(update_fields=["status", "resolved_at", "resolved_by", "updated_at"])
         transaction.on_commit(
             partial(
                 signals.group_dismissed.send_robust, sender=DuplicateGroup, group=group, user=user
             )
         )
+    return group
+
+
+def undismiss_group(group: DuplicateGroup, *, user: Any = None) -> DuplicateGroup:
+    """Take back a dismissal: forget the pairs it recorded (pairs dismissed earlier stay) and
+    reopen the group."""
+    with transaction.atomic():
+        group = DuplicateGroup.objects.select_for_update().get(pk=group.pk)
+        if group.status != DuplicateGroup.Status.DISMISSED:
+            raise MergeConflict(f"Group {group.pk} is {group.get_status_display()}, not dismissed")
+        refs = [m.ref for m in group.members.all()]
+        DismissedPair.objects.filter(
+            ref_a__in=refs, ref_b__in=refs, created_at__gte=group.resolved_at
+        ).delete()
+        group.status = DuplicateGroup.Status.OPEN
+        group.resolved_at = group.resolved_by = None
+        group.save(update_fields=["status", "resolved_at", "resolved_by", "updated_at"])
     return group
 
 
@@ -466,6 +668,8 @@ __all__ = [
     "get_merge_handler",
     "merge_group",
     "plan_merge",
+    "plan_merges",
     "recheck_members",
+    "undismiss_group",
     "undo_merge",
 ]

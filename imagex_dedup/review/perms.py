@@ -46,7 +46,10 @@ def can_merge(user: Any, group: DuplicateGroup | None = None) -> bool:
         return False
     if group is None or not dedup_settings.merge_delete_duplicates:
         return True
-    host_models = {m.content_type.model_class() for m in group.members.all()}
+    from django.contrib.contenttypes.models import ContentType
+
+    ct_ids = set(group.members.values_list("content_type", flat=True))
+    host_models = {ContentType.objects.get_for_id(ct_id).model_class() for ct_id in ct_ids}
     return all(user.has_perm(model_perm("delete", m)) for m in host_models if m is not None)
 
 

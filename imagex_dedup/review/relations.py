@@ -6,6 +6,9 @@ References are found in every installed model (except imagex_dedup's own records
   auto-created many-to-many through tables are the M2M links (kind ``"m2m"``);
 * ``GenericForeignKey`` rows whose content type is the host model or one of its proxies.
 
+(Generic) foreign keys a reference rewriter owns (:mod:`imagex_dedup.review.rewriters`) are
+left to it.
+
 Before anything moves, every unconditional unique constraint that includes the reference field is
 checked: re-pointed rows that would collide with each other or with the keeper's rows are a
 conflict, except M2M links, where the duplicate link is dropped instead (the keeper has it).
@@ -23,6 +26,8 @@ from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import models
+
+from imagex_dedup.review import rewriters
 
 OWN_APP = "imagex_dedup"
 
@@ -57,13 +62,15 @@ def candidate_models() -> Iterator[type[models.Model]]:
 def foreign_keys(concrete: type[models.Model]) -> Iterator[tuple[type[models.Model], Any]]:
     for model in candidate_models():
         for f in model._meta.local_fields:
-            if isinstance(f, models.ForeignKey) and (
-                f.remote_field.model._meta.concrete_model is concrete
+            if (
+                isinstance(f, models.ForeignKey)
+                and f.remote_field.model._meta.concrete_model is concrete
+                and not rewriters.left_alone(concrete, model, f)  # a rewriter owns it
             ):
                 yield model, f
 
 
-def _genericforeign_keys() -> Iterator[tuple[type[models.Model], GenericForeignKey]]:
+def genericforeign_keys() -> Iterator[tuple[type[models.Model], GenericForeignKey]]:
     for model in candidate_models():
         for f in model._meta.private_fields:
             if isinstance(f, GenericForeignKey):
@@ -89,104 +96,157 @@ def unique_sets(model: type[models.Model]) -> list[tuple[str, tuple[str, ...]]]:
     return sets
 
 
-def check_unique(
-    ref: Reference, keeper_value: Any, keeper_rows: list[Any], extra: dict[str, Any]
-) -> list[str]:
-    """Find rows that would collide once re-pointed; m2m collisions become drops instead."""
-    problems: list[str] = []
-    moving = [pk for pk, _ in ref.moves]
-    for name, attnames in unique_sets(ref.model):
-        if ref.field not in attnames:
-            continue
-        others = [a for a in attnames if a != ref.field]
-        rows = ref.model._base_manager.filter(pk__in=[*keeper_rows, *moving], **extra)
-        keys = {row[0]: tuple(row[1:]) for row in rows.values_list("pk", *others)}
-        seen: dict[tuple[Any, ...], Any] = {keys[pk]: pk for pk in keeper_rows if pk in keys}
-        colliding: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
-        for pk in moving:
-            key = keys.get(pk)
-            if key is None or None in key:  # NULLs never collide
-                continue
-            if key in seen:
-                colliding[key].append(pk)
-            else:
-                seen[key] = pk
-        if not colliding:
-            continue
-        clashing = sorted({pk for pks in colliding.values() for pk in pks}, key=str)
-        if ref.kind == "m2m":
-            ref.drops.extend((pk, old) for pk, old in ref.moves if pk in clashing)
-            ref.moves = [(pk, old) for pk, old in ref.moves if pk not in clashing]
-            continue
-        pairs = ", ".join(f"{pk} with {seen[key]}" for key, pks in colliding.items() for pk in pks)
-        what = "one-to-one" if ref.kind == "o2o" else f"unique constraint {name!r}"
-        problems.append(
-            f"{ref.label} ({what}): re-pointing onto the keeper ({keeper_value}) would make "
-            f"{ref.model._meta.label} rows collide ({pairs})"
-        )
-    return problems
+@dataclass
+class Case:
+    """One merge to plan: its keeper and duplicates (objects of one concrete model); the
+    references and problems are filled by :func:`find_references`."""
+
+    keeper: models.Model
+    duplicates: list[models.Model]
+    keeper_label: str
+    references: list[Reference] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
 
-def fk_references(
-    concrete: type[models.Model],
-    keeper: models.Model,
-    duplicates: list[models.Model],
-    skip_duplicates: bool,
-) -> tuple[list[Reference], list[str]]:
-    references: list[Reference] = []
-    problems: list[str] = []
+CHUNK = 2000
+"""Most values in one ``IN (...)`` list (SQLite caps the parameters of a statement)."""
+
+
+def _chunks(values: list[Any]) -> Iterator[list[Any]]:
+    for start in range(0, len(values), CHUNK):
+        yield values[start : start + CHUNK]
+
+
+def _rows_of(
+    queryset: models.QuerySet, field_attname: str, owner: dict[Any, int]
+) -> dict[int, list[tuple[Any, Any]]]:
+    """Case index -> (row pk, value) of the rows whose ``field_attname`` is a key of ``owner``."""
+    found: dict[int, list[tuple[Any, Any]]] = defaultdict(list)
+    for values in _chunks(list(owner)):
+        rows = queryset.filter(**{f"{field_attname}__in": values}).values_list("pk", field_attname)
+        for pk, value in rows:
+            found[owner[value]].append((pk, value))
+    for rows in found.values():
+        rows.sort(key=lambda row: row[0])
+    return found
+
+
+def collisions(
+    ref: Reference,
+    constraint: str,
+    keys: dict[Any, tuple[Any, ...]],
+    keeper_rows: list[Any],
+    keeper_label: str,
+) -> str | None:
+    """Rows of ``ref`` that would collide on one unique constraint once re-pointed (``keys``:
+    row pk -> the constraint's other columns). M2M collisions become drops (the keeper has the
+    link); for other kinds the collision is returned as a problem."""
+    seen: dict[tuple[Any, ...], Any] = {keys[pk]: pk for pk in keeper_rows if pk in keys}
+    colliding: dict[tuple[Any, ...], list[Any]] = defaultdict(list)
+    for pk, _old in ref.moves:
+        key = keys.get(pk)
+        if key is None or None in key:  # NULLs never collide
+            continue
+        if key in seen:
+            colliding[key].append(pk)
+        else:
+            seen[key] = pk
+    if not colliding:
+        return None
+    clashing = {pk for pks in colliding.values() for pk in pks}
+    if ref.kind == "m2m":
+        ref.drops.extend((pk, old) for pk, old in ref.moves if pk in clashing)
+        ref.moves = [(pk, old) for pk, old in ref.moves if pk not in clashing]
+        return None
+    pairs = ", ".join(f"{pk} with {seen[key]}" for key, pks in colliding.items() for pk in pks)
+    what = "one-to-one" if ref.kind == "o2o" else f"unique constraint {constraint!r}"
+    return (
+        f"{ref.label} ({what}): re-pointing onto the keeper ({keeper_label}) would make "
+        f"{ref.model._meta.label} rows collide (row pks {pairs})"
+    )
+
+
+def _add_references(
+    cases: list[Case],
+    model: type[models.Model],
+    field_attname: str,
+    kind: str,
+    moves: dict[int, list[tuple[Any, Any]]],
+    keepers: dict[Any, int],
+    extra: dict[str, Any],
+    ct_field: str = "",
+) -> None:
+    """Add one relation's references to the cases, with the unique-constraint checks: a query
+    for the keepers' rows and one per constraint, for all cases together."""
+    refs = {
+        i: Reference(model, field_attname, kind, rows, content_type_field=ct_field)
+        for i, rows in moves.items()
+    }
+    constraints = [(n, a) for n, a in unique_sets(model) if field_attname in a]
+    keeper_rows: dict[int, list[Any]] = defaultdict(list)
+    if constraints:
+        for i, rows in _rows_of(
+            model._base_manager.filter(**extra), field_attname, keepers
+        ).items():
+            keeper_rows[i] = [pk for pk, _ in rows]
+    for name, attnames in constraints:
+        others = [a for a in attnames if a != field_attname]
+        pks = [
+            pk for i, ref in refs.items() for pk in (*keeper_rows[i], *(p for p, _ in ref.moves))
+        ]
+        keys: dict[Any, tuple[Any, ...]] = {}
+        for chunk in _chunks(pks):
+            rows = model._base_manager.filter(pk__in=chunk, **extra).values_list("pk", *others)
+            keys.update((row[0], tuple(row[1:])) for row in rows)
+        for i, ref in refs.items():
+            problem = collisions(ref, name, keys, keeper_rows[i], cases[i].keeper_label)
+            if problem:
+                cases[i].problems.append(problem)
+    for i, ref in refs.items():
+        cases[i].references.append(ref)
+
+
+def find_references(concrete: type[models.Model], cases: list[Case], skip_duplicates: bool) -> None:
+    """Fill each case's references (forward FK, O2O, M2M links, GFK rows pointing at its
+    duplicates) and problems, a few queries per relation for all cases together. Cases must not
+    share objects (members of open groups never do)."""
+    all_duplicates = [d.pk for case in cases for d in case.duplicates]
     for model, fk in foreign_keys(concrete):
         target = fk.target_field.attname
-        old_values = [getattr(d, target) for d in duplicates]
-        keeper_value = getattr(keeper, target)
-        rows = model._base_manager.filter(**{f"{fk.attname}__in": old_values})
+        owner = {getattr(d, target): i for i, case in enumerate(cases) for d in case.duplicates}
+        rows = model._base_manager.all()
         if model is concrete and skip_duplicates:  # deleted with them, no need to re-point
-            rows = rows.exclude(pk__in=[d.pk for d in duplicates])
+            rows = rows.exclude(pk__in=all_duplicates)
+        moves = _rows_of(rows, fk.attname, owner)
         if fk.remote_field.parent_link:
-            if rows.exists():
-                problems.append(
-                    f"{describe(concrete, [d.pk for d in duplicates])} has a multi-table child "
-                    f"row in {model._meta.label}: merge the child objects instead"
+            for i in moves:
+                pks = [d.pk for d in cases[i].duplicates]
+                cases[i].problems.append(
+                    f"{describe(concrete, pks)} has a multi-table child row in "
+                    f"{model._meta.label}: merge the child objects instead"
                 )
             continue
-        moves = list(rows.order_by("pk").values_list("pk", fk.attname))
-        if not moves:
-            continue
-        kind = "m2m" if model._meta.auto_created else "o2o" if fk.one_to_one else "fk"
-        ref = Reference(model, fk.attname, kind, moves)
-        keeper_rows = list(
-            model._base_manager.filter(**{fk.attname: keeper_value}).values_list("pk", flat=True)
-        )
-        problems += check_unique(ref, keeper_value, keeper_rows, {})
-        references.append(ref)
-    return references, problems
-
-
-def gfk_references(
-    concrete: type[models.Model], keeper: models.Model, duplicates: list[models.Model]
-) -> tuple[list[Reference], list[str]]:
-    references: list[Reference] = []
-    problems: list[str] = []
+        if moves:
+            kind = "m2m" if model._meta.auto_created else "o2o" if fk.one_to_one else "fk"
+            keepers = {getattr(cases[i].keeper, target): i for i in moves}
+            _add_references(cases, model, fk.attname, kind, moves, keepers, {})
     ct_ids = content_type_ids(concrete)
-    for model, gfk in _genericforeign_keys():
+    for model, gfk in genericforeign_keys():
+        if rewriters.left_alone(concrete, model, gfk):
+            continue
         ct_field = model._meta.get_field(gfk.ct_field)
         fk_field = model._meta.get_field(gfk.fk_field)
         try:
-            old_values = [fk_field.to_python(d.pk) for d in duplicates]
-            keeper_value = fk_field.to_python(keeper.pk)
+            owner = {
+                fk_field.to_python(d.pk): i for i, case in enumerate(cases) for d in case.duplicates
+            }
+            keepers = {fk_field.to_python(case.keeper.pk): i for i, case in enumerate(cases)}
         except ValidationError:  # an object-id field that cannot hold this model's keys
             continue
         by_ct = {f"{ct_field.attname}__in": ct_ids}
-        rows = model._base_manager.filter(**by_ct, **{f"{fk_field.attname}__in": old_values})
-        moves = list(rows.order_by("pk").values_list("pk", fk_field.attname))
-        if not moves:
-            continue
-        ref = Reference(model, fk_field.attname, "gfk", moves, content_type_field=ct_field.attname)
-        keeper_rows = list(
-            model._base_manager.filter(**by_ct, **{fk_field.attname: keeper_value}).values_list(
-                "pk", flat=True
+        moves = _rows_of(model._base_manager.filter(**by_ct), fk_field.attname, owner)
+        if moves:
+            keepers = {value: i for value, i in keepers.items() if i in moves}
+            _add_references(
+                cases, model, fk_field.attname, "gfk", moves, keepers, by_ct, ct_field.attname
             )
-        )
-        problems += check_unique(ref, keeper_value, keeper_rows, by_ct)
-        references.append(ref)
-    return references, problems

@@ -26,6 +26,7 @@ from PIL import Image, ImageOps
 from imagex_dedup.conf import dedup_settings
 from imagex_dedup.models import DuplicateGroupMember
 from imagex_dedup.review import perms
+from imagex_dedup.review.history import removed_objects
 
 PREFIX = "imagex_dedup/thumbs"
 SIZES = {"thumb": "THUMBNAIL_SIZE", "preview": "PREVIEW_SIZE"}
@@ -64,10 +65,17 @@ def get_thumbnail(field_file: FieldFile, size: int, content_hash: str = "") -> s
 
 
 def member_file(member: DuplicateGroupMember) -> FieldFile | None:
-    """The member's image file, or None when the object or its file is gone."""
+    """The member's image file, or None when the object or its file is gone. A duplicate a
+    merge deleted still shows its file while the file exists (merges keep files by default)."""
     obj = member.content_object
-    file = getattr(obj, member.field_name, None) if obj is not None else None
-    return file if isinstance(file, FieldFile) and file.name else None
+    if obj is not None:
+        file = getattr(obj, member.field_name, None)
+        return file if isinstance(file, FieldFile) and file.name else None
+    removed = removed_objects(member.group).get(member.object_id)
+    file = getattr(removed, member.field_name, None) if removed is not None else None
+    if isinstance(file, FieldFile) and file.name and file.storage.exists(file.name):
+        return file
+    return None
 
 
 def thumbnail_url(member: DuplicateGroupMember, kind: str = "thumb") -> str:
@@ -75,15 +83,10 @@ def thumbnail_url(member: DuplicateGroupMember, kind: str = "thumb") -> str:
     return url if kind == "thumb" else f"{url}?size={kind}"
 
 
-@require_GET
-def thumbnail_view(request: HttpRequest, member_id: int) -> FileResponse:
-    """Serve a member's thumbnail (``?size=preview`` for the large one) to reviewers only."""
-    if not perms.can_view(request.user):
-        raise PermissionDenied
-    member = get_object_or_404(
-        DuplicateGroupMember.objects.select_related("fingerprint"), pk=member_id
-    )
-    setting = SIZES.get(request.GET.get("size", "thumb"))
+def thumbnail_response(member: DuplicateGroupMember, kind: str) -> FileResponse:
+    """The thumbnail (``kind`` "thumb") or preview of a member as a JPEG response; 404 when the
+    size is unknown or the picture cannot be made."""
+    setting = SIZES.get(kind)
     file = member_file(member)
     if setting is None or file is None:
         raise Http404("No such thumbnail")
@@ -95,3 +98,22 @@ def thumbnail_view(request: HttpRequest, member_id: int) -> FileResponse:
     response = FileResponse(default_storage.open(name, "rb"), content_type="image/jpeg")
     response["Cache-Control"] = "private, max-age=86400"
     return response
+
+
+def visible_member(user: object, member_id: int) -> DuplicateGroupMember:
+    """A member of a group ``user`` may review (404 otherwise: its existence is not revealed)."""
+    return get_object_or_404(
+        DuplicateGroupMember.objects.select_related("fingerprint", "group"),
+        pk=member_id,
+        group__in=perms.visible_groups(user),
+    )
+
+
+@require_GET
+def thumbnail_view(request: HttpRequest, member_id: int) -> FileResponse:
+    """Serve a member's thumbnail (``?size=preview`` for the large one) to reviewers only, with
+    the admin's login session (the REST API has its own: ``api/members/<id>/image/``)."""
+    if not perms.can_view(request.user):
+        raise PermissionDenied
+    member = visible_member(request.user, member_id)
+    return thumbnail_response(member, request.GET.get("size", "thumb"))

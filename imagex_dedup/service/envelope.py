@@ -50,7 +50,7 @@ def as_service_error(exc: Exception, *, action: str, version: str) -> ServiceErr
     if isinstance(exc, exceptions.Throttled):
         return ServiceError("FlowLimitExceeded")
     if isinstance(exc, exceptions.NotAuthenticated):
-        return ServiceError("MissingParameter", None, "Authorization")
+        return ServiceError("MissingAuthenticationToken")
     if isinstance(exc, exceptions.AuthenticationFailed):
         return ServiceError("InvalidAccessKey", str(exc.detail))
     if isinstance(exc, exceptions.PermissionDenied):

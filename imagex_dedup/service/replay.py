@@ -1,16 +1,18 @@
-"""Refusal of replayed signed requests, and of service bodies over the size cap.
+"""Refusal of replayed signed requests (opt-in), and of service bodies over the size cap.
 
 A Volcengine signature stays valid for ``SIGNATURE_MAX_SKEW`` seconds either side of its
 ``X-Date``, so a captured signed POST could be re-sent within that window to run a detection
-again (and be billed again). The SDKs sign every attempt anew, so an *exact* repeat of a
-signature is never a legitimate new request; it is refused with ``SignatureReplayed``.
+again (and be billed again). ``X-Date`` has one-second resolution, though: a client that sends
+the same call twice within a second, or retries after a dropped connection, produces the *same*
+signature for a legitimate request. The cloud refuses neither, so the guard is off by default
+(``SIGNATURE_REJECT_REPLAYS``); a site that turns it on accepts that such retries get 401
+``SignatureReplayed``.
 
-Only POSTs are guarded: reads are idempotent, and an SDK polling the same task twice within one
-second (``X-Date`` has one-second resolution) legitimately produces the same signature. The
-signature is *claimed* when the action starts and *released* if the request is refused
-(``ServiceError``): re-sending a refused request changes nothing, so only honoured requests
-block their replays. The claim is an atomic ``cache.add`` in a cache shared by every server
-process, so two concurrent copies cannot both pass.
+Only POSTs are guarded: reads are idempotent. The signature is *claimed* when the action starts
+and *released* if the request is refused (``ServiceError``): re-sending a refused request
+changes nothing, so only honoured requests block their replays. The claim is an atomic
+``cache.add`` in a cache shared by every server process, so two concurrent copies cannot both
+pass.
 """
 
 from __future__ import annotations

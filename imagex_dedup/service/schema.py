@@ -10,10 +10,10 @@ from drf_spectacular.utils import (
     OpenApiParameter,
     OpenApiResponse,
     PolymorphicProxySerializer,
-    extend_schema,
 )
 from rest_framework import serializers
 
+from imagex_dedup.apidocs import extend_schema
 from imagex_dedup.service import params
 
 
@@ -111,8 +111,11 @@ class ErrorResponseSerializer(serializers.Serializer):
 _ERRORS = {
     status: OpenApiResponse(ErrorResponseSerializer, description=text)
     for status, text in {
-        400: "MissingParameter, InvalidParameter, InvalidTimestamp",
-        401: "InvalidAccessKey, SignatureDoesNotMatch",
+        400: "MissingParameter, MissingRequestInfo, InvalidParameter, InvalidAuthorization, "
+        "InvalidTimestamp",
+        401: "MissingAuthenticationToken, InvalidAccessKey, SignatureDoesNotMatch, "
+        "SignatureReplayed (only with SIGNATURE_REJECT_REPLAYS)",
+        413: "RequestEntityTooLarge",
         403: "AccessDenied",
         404: "InvalidActionOrVersion, InvalidServiceId, TaskNotFound",
         429: "FlowLimitExceeded",

@@ -20,7 +20,7 @@ from typing import Any
 import requests
 from django.utils import timezone
 
-from imagex_dedup import __version__, callback_signing
+from imagex_dedup import callback_signing
 from imagex_dedup.conf import dedup_settings
 from imagex_dedup.db import refresh_connections
 from imagex_dedup.engine.errors import FetchError
@@ -29,6 +29,7 @@ from imagex_dedup.models import CallbackAttempt, DetectionService, DetectionTask
 from imagex_dedup.scheduling import enqueue
 from imagex_dedup.service.detection import detect, failure_code
 from imagex_dedup.service.errors import ServiceError
+from imagex_dedup.version import USER_AGENT
 
 logger = logging.getLogger(__name__)
 
@@ -95,7 +96,7 @@ def _post(task: DetectionTask, body: bytes) -> tuple[int | None, str, bool]:
     """POST the body; return (HTTP status or None, error text or "", worth retrying)."""
     headers = {
         "Content-Type": "application/json",
-        "User-Agent": f"imagex-dedup/{__version__}",
+        "User-Agent": USER_AGENT,
     }
     secret = task.service.callback_secret if task.service else ""
     if secret:

@@ -18,6 +18,7 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from imagex_dedup.apidocs import SCHEMA
 from imagex_dedup.service import actions, envelope, params, replay
 from imagex_dedup.service.auth import (
     IsServiceCaller,
@@ -39,6 +40,7 @@ THROTTLES: dict[str, type[BaseThrottle]] = {
 class ServiceView(APIView):
     """Dispatcher of the service's actions."""
 
+    schema = SCHEMA
     permission_classes = [IsServiceCaller]
     renderer_classes = [JSONRenderer]
     # The body is read raw by service.params (to answer in Volcengine terms); the parser is

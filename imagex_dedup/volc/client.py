@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -20,7 +19,8 @@ from urllib.parse import quote, urlencode, urlsplit
 import requests
 from requests.adapters import HTTPAdapter
 
-from imagex_dedup import __version__
+from imagex_dedup.engine.similarity import parse_similarity
+from imagex_dedup.version import USER_AGENT
 from imagex_dedup.volc.ratelimit import RateLimiter, default_rate_limiter
 from imagex_dedup.volc.signing import Credentials, sign_request
 
@@ -197,7 +197,7 @@ class ImageXClient:
         """
         body: dict[str, Any] = {"Urls": list(urls), "Async": async_, "Callback": callback or ""}
         if similarity is not None:
-            body["Similarity"] = _check_similarity(similarity)
+            body["Similarity"] = parse_similarity(similarity)  # the one rule; ValueError if not
         if extractor_type is not None:
             body["ExtractorType"] = extractor_type
         return self._call(
@@ -222,7 +222,7 @@ class ImageXClient:
         self, method: str, action: str, params: Mapping[str, str], body: bytes
     ) -> dict[str, Any]:
         url = self._url(action, params)
-        headers = {"Accept": "application/json", "User-Agent": f"imagex-dedup/{__version__}"}
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT}
         if method != "GET":
             headers["Content-Type"] = "application/json"
         attempt = 0
@@ -268,13 +268,3 @@ class ImageXClient:
         """Exponential backoff with "equal jitter": half fixed, half random."""
         delay = min(MAX_BACKOFF, self.backoff_base * 2**attempt)
         return delay / 2 + random.uniform(0, delay / 2)
-
-
-def _check_similarity(similarity: float) -> float:
-    """The API takes Similarity in [0, 1] with at most two decimals."""
-    if not 0 <= similarity <= 1:
-        raise ValueError("similarity must be in [0, 1]")
-    rounded = round(similarity, 2)
-    if not math.isclose(rounded, similarity, abs_tol=1e-9):
-        raise ValueError("similarity must have at most two decimals")
-    return rounded

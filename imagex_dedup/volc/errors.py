@@ -1,8 +1,9 @@
 """Volcengine OpenAPI error codes, error bodies and request ids.
 
 Codes with a CodeN below 700000 come from Volcengine's public error-code table (docs 6440/71573,
-6369/68677). FlowLimitExceeded's CodeN (100018) is the value other Volcengine clients test for;
-the stored public table is cut off before that row, so treat it as well-attested, not documented.
+6369/68677, 6720/108305). FlowLimitExceeded's CodeN (100018) is the value other Volcengine
+clients test for; the stored public table is cut off before that row, so treat it as
+well-attested, not documented.
 Codes with a CodeN of 700000 and above are imagex_dedup's own: Volcengine uses the names
 (InvalidParameter, InvalidAuthorization, ...) without a common CodeN, and clients need a non-zero
 CodeN (the Go SDK ignores errors whose CodeN is 0).
@@ -26,6 +27,10 @@ class ErrorCode(NamedTuple):
 ERRORS: dict[str, ErrorCode] = {
     # Volcengine public codes.
     "MissingParameter": ErrorCode(100002, 400, "The request is missing %s parameter."),
+    # No Authorization header (nor other credentials) at all.
+    "MissingAuthenticationToken": ErrorCode(
+        100003, 401, "Request is missing Authentication Token."
+    ),
     "MissingRequestInfo": ErrorCode(100004, 400, "The request is missing %s information."),
     "InvalidTimestamp": ErrorCode(100006, 400, "The Signature of the request is expired."),
     "ServiceNotFound": ErrorCode(100007, 404, "This service[%s] not found."),

@@ -286,7 +286,8 @@ def verify_request(
     lowered = {name.lower(): value for name, value in headers.items()}
     authorization = lowered.get("authorization")
     if not authorization:
-        raise SignatureError("MissingParameter", message_for("MissingParameter", "Authorization"))
+        code = "MissingAuthenticationToken"
+        raise SignatureError(code, message_for(code))
     auth = parse_authorization(authorization)
     _check_x_date(lowered.get("x-date"), auth, _utc(now), max_skew)
     secret = secret_lookup(auth.access_key_id)

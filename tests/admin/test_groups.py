@@ -88,8 +88,16 @@ def test_changelist_shows_thumbnails_counts_and_filters(client, users, group):
     assert response.context["cl"].result_count == 0
 
 
+def cached_thumbnails() -> int:
+    if not default_storage.exists("imagex_dedup/thumbs"):
+        return 0
+    dirs = default_storage.listdir("imagex_dedup/thumbs")[0]
+    return sum(len(default_storage.listdir(f"imagex_dedup/thumbs/{d}")[1]) for d in dirs)
+
+
 def test_thumbnail_view_makes_bounded_cached_jpeg(client, users, group):
     member = group.members.order_by("pk").first()
+    before = cached_thumbnails()  # the media folder is shared by the run's tests
     response = login(client, users, "viewer").get(thumbnail_url(member))
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
     with Image.open(io.BytesIO(b"".join(response.streaming_content))) as im:
@@ -97,11 +105,9 @@ def test_thumbnail_view_makes_bounded_cached_jpeg(client, users, group):
     preview = client.get(thumbnail_url(member, "preview"))
     with Image.open(io.BytesIO(b"".join(preview.streaming_content))) as im:
         assert max(im.size) == 300  # never upscaled beyond the source (300 px wide)
-    dirs = default_storage.listdir("imagex_dedup/thumbs")[0]
-    cached = sum(len(default_storage.listdir(f"imagex_dedup/thumbs/{d}")[1]) for d in dirs)
-    assert cached == 2
+    assert cached_thumbnails() == before + 2
     client.get(thumbnail_url(member))  # served from the cache, nothing new stored
-    assert sum(len(default_storage.listdir(f"imagex_dedup/thumbs/{d}")[1]) for d in dirs) == 2
+    assert cached_thumbnails() == before + 2
     assert client.get(thumbnail_url(member) + "x").status_code == 404
 
 
@@ -121,9 +127,15 @@ def test_review_page_shows_members_large_with_facts(client, users, group):
         fp = member.fingerprint
         assert thumbnail_url(member, "preview") in html
         assert f"{fp.width} \N{MULTIPLICATION SIGN} {fp.height}" in html
-    assert "JPEG" in html and "0.930" in html
+    assert "JPEG" in html and '<td class="imagex-score">0.930</td>' in html
+    # Where the duplicate is used: each relation named, counted, its objects linked.
+    album, print_ = Album.objects.get(), Print.objects.get()
+    assert "Used in 2 places:" in html
+    assert "Album · cover" in html and "Print · photo" in html
+    assert str(album) in html and str(print_) in html
+    assert "Not used anywhere else." in html  # the keeper
     assert "Keep this one" in html and "Not duplicates" in html and "Re-check" in html
-    keeper = response.context["keeper"]
+    keeper = response.context["review"].keeper
     assert keeper.object_id == str(Photo.objects.get(title="keeper").pk)
     # A viewer sees the page without the buttons.
     response = login(client, users, "viewer").get(change_url(group))
@@ -146,8 +158,11 @@ def test_merge_action_confirmation_then_merge(client, users, group):
     assert response.status_code == 200
     html = response.content.decode()
     assert "Merge duplicates: are you sure?" in html
-    assert "testapp.Album.cover_id" in html and "testapp.Print.photo_id" in html
+    assert "Album · cover" in html and "Print · photo" in html
     assert '<strong class="imagex-keeper">keeper</strong>' in html
+    assert '<span class="imagex-duplicate">dup</span>' in html
+    assert "2 references move to the keeper; 1 object is deleted." in html
+    assert html.count('class="imagex-thumb"') == 2
     assert status(group) == "open"  # nothing happened yet
     response = client.post(CHANGELIST, {**data, "post": "yes"})
     assert response.status_code == 302
@@ -173,7 +188,7 @@ def test_keep_this_one(client, users, group):
     assert response.status_code == 302 and response["Location"] == change_url(group)
     assert list(Photo.objects.values_list("title", flat=True)) == ["dup"]
     page = client.get(change_url(group)).content.decode()
-    assert "merged" in page and "Merge #" in page
+    assert "Merged: one object kept, 1 removed" in page and "Merge log #" in page
 
 
 def test_conflict_shown_on_confirmation_and_not_merged(client, users, group):

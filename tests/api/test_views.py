@@ -3,8 +3,10 @@ uploads and URLs, task status, the OpenAPI schema; permissions on every endpoint
 
 from __future__ import annotations
 
+import base64
 import functools
 import http.server
+import io
 import threading
 
 import pytest
@@ -13,10 +15,13 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 from django.urls import reverse
+from PIL import Image
 from rest_framework.test import APIClient
 
 from imagex_dedup.models import DetectionTask, DuplicateGroup, DuplicateGroupMember, MergeLog
 from tests.conftest import PHOTOS_DIR
+from tests.review.records import member_details
+from tests.support.records import store_fingerprint
 from tests.support.review import encode, make_group, make_photo
 from tests.testapp.models import Album, Photo, Product, Profile
 
@@ -137,12 +142,60 @@ def test_retrieve_has_members_with_thumbnails_sizes_and_scores(users, group):
     assert body["keeper"] == member["id"]
     assert (member["width"], member["format"], member["score"]) == (480, "JPEG", 0.91)
     assert member["byte_size"] == keeper.image.size
-    assert member["thumbnail_url"].endswith(f"/imagex/thumbnail/{member['id']}/")
+    assert member["thumbnail_url"].endswith(f"/imagex/api/members/{member['id']}/image/")
     assert member["preview_url"].endswith("?size=preview")
     assert member["content_type"] == "testapp.photo" and member["exists"] is True
-    client = api(users, "viewer")
-    client.force_login(users["viewer"])
-    assert client.get(member["thumbnail_url"]).status_code == 200
+    assert member["used_in"] == []
+    dup = members[str(Photo.objects.get(title="dup").pk)]
+    assert dup["used_in"] == [{"relation": "Album · cover", "count": 1}]
+
+
+def test_images_answer_to_the_apis_own_authentication(users, group):
+    """Basic auth (no login session) fetches the URLs the API hands out."""
+    member = api(users, "viewer").get(group_url(group)).json()["members"][0]
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION="Basic " + base64.b64encode(b"viewer:pw").decode())
+    response = client.get(member["thumbnail_url"], HTTP_ACCEPT="image/jpeg")
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+    with Image.open(io.BytesIO(b"".join(response.streaming_content))) as im:
+        assert max(im.size) == 240
+    response = client.get(member["preview_url"])
+    with Image.open(io.BytesIO(b"".join(response.streaming_content))) as im:
+        assert max(im.size) == 300
+    assert client.get(member["thumbnail_url"] + "?size=huge").status_code == 404
+    for who, code in [("anonymous", 403), ("staff", 403), ("changer", 200)]:
+        assert api(users, who).get(member["thumbnail_url"]).status_code == code
+    # A user who may not view the host model does not learn the member exists.
+    users["viewer"].user_permissions.remove(
+        *users["viewer"].user_permissions.filter(codename="view_photo")
+    )
+    assert client.get(member["thumbnail_url"]).status_code == 404
+
+
+def test_unknown_status_is_a_400(users, group):
+    response = api(users, "viewer").get(GROUPS, {"status": "bogus"})
+    assert response.status_code == 400 and "open, merged, dismissed" in response.json()["status"]
+    assert api(users, "viewer").get(GROUPS, {"status": "open"}).json()["count"] == 1
+
+
+def test_merge_and_undo_restore_every_member_field(users, group):
+    """After merge + undo, GET groups/<id>/ and the database show every member as before."""
+    client = api(users, "merger")
+    for photo in Photo.objects.all():
+        store_fingerprint(photo, "image")
+    before_api = client.get(group_url(group)).json()
+    before_db = member_details()
+    log_id = client.post(group_url(group, "merge")).json()["id"]
+    merged = client.get(group_url(group)).json()
+    assert merged["status"] == "merged"
+    gone = next(m for m in merged["members"] if not m["exists"])
+    assert gone["width"] == 300 and gone["format"] == "JPEG"  # shown from the merge log
+    undo = reverse("imagex_dedup:api-mergelog-undo", args=[log_id])
+    assert client.post(undo).status_code == 200
+    after_api = client.get(group_url(group)).json()
+    assert after_api["members"] == before_api["members"]
+    assert after_api["keeper"] == before_api["keeper"]
+    assert member_details() == before_db
 
 
 def test_merge_with_keeper_and_conflicts(users, group):
@@ -156,7 +209,10 @@ def test_merge_with_keeper_and_conflicts(users, group):
     Profile.objects.create(name="b", avatar=Photo.objects.get(title="keeper"))
     response = client.post(group_url(group, "merge"), {"keeper": dup_member.pk}, format="json")
     assert response.status_code == 409
-    assert "Profile.avatar_id (one-to-one)" in response.json()["problems"][0]
+    problem = response.json()["problems"][0]
+    assert "Profile.avatar_id (one-to-one)" in problem
+    # The keeper is named by its member id, the id the request used; the object pk is labelled.
+    assert f"onto the keeper (member {dup_member.pk}, testapp.Photo pk {dup.pk})" in problem
     assert status_of(group) == "open" and Photo.objects.count() == 2
     Profile.objects.filter(name="b").delete()
     response = client.post(group_url(group, "merge"), {"keeper": dup_member.pk}, format="json")

@@ -14,6 +14,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
+
+from tests.processes import free_port, start_django, stop_process, wait_for_port
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -103,3 +106,41 @@ def test_load_demo_leaves_groups_to_review_and_is_idempotent(demo_env: dict[str,
 
 def test_gallery_migrations_are_complete(demo_env: dict[str, str]) -> None:
     manage(demo_env, "makemigrations", "--check", "--dry-run", "gallery")
+
+
+def test_load_demo_is_quiet_and_try_service_follows_the_port(
+    demo_env: dict[str, str], tmp_path: Path
+) -> None:
+    manage(demo_env, "migrate", "--noinput", "-v", "0")
+    done = subprocess.run(
+        [sys.executable, "manage.py", "load_demo", "--sync"],
+        cwd=REPO,
+        env=demo_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # no django-q2 lines, no per-check lines
+    assert done.stdout.splitlines()[-1].startswith("Detection service 'demo': AccessKeyId AKLT")
+
+    port = free_port()
+    log = tmp_path / "runserver.log"
+    server = start_django(
+        ["runserver", "--noreload", f"127.0.0.1:{port}"], env=demo_env, log=log, cwd=REPO
+    )
+    try:
+        wait_for_port(port, server, log)
+        front = requests.get(f"http://127.0.0.1:{port}/", timeout=30).text
+        assert 'href="/demo/service/">Detection service</a>' in front
+        assert 'href="/imagex/api/docs/">API docs</a>' in front
+        page = requests.get(f"http://127.0.0.1:{port}/demo/service/", timeout=30)
+        assert page.status_code == 200
+        assert f"try_service --port {port}" in page.text
+        assert "AccessKeyId <code>AKLT" in page.text
+
+        # No --port, no --base-url: PORT, as scripts/demo.sh sets it.
+        result = json.loads(manage({**demo_env, "PORT": str(port)}, "try_service"))
+        assert len(result["Groups"]) == 4 and result["FailedUrls"] == []
+    finally:
+        stop_process(server)

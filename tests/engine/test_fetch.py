@@ -114,7 +114,10 @@ def test_a_small_content_length_caps_what_is_read(http_server) -> None:
 
 def test_a_body_shorter_than_its_content_length_fails(http_server) -> None:
     error = fetch_error(http_server.url("/lying?claim=5000&send=10"))
-    assert error.code == "connection_error"
+    assert (error.code, error.message) == (
+        "connection_error",
+        "the body ended before its announced length",
+    )
 
 
 @pytest.mark.parametrize("path", ["/slow-body", "/slow-headers"])
@@ -122,7 +125,7 @@ def test_a_trickling_server_cannot_outlast_the_deadline(http_server, path) -> No
     policy = FetchPolicy(allow_private=True, timeout=1.0)
     started = time.monotonic()
     error = fetch_error(http_server.url(path), policy)
-    assert error.code == "timeout"
+    assert (error.code, error.message) == ("timeout", "timed out after 1 s")
     assert time.monotonic() - started < 4.0  # without the deadline: 8 s or more
 
 
@@ -174,7 +177,14 @@ def test_connection_refused() -> None:
     with socket.socket() as probe:  # a loopback port that nobody listens on
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    assert fetch_error(f"http://127.0.0.1:{port}/image").code == "connection_error"
+    error = fetch_error(f"http://127.0.0.1:{port}/image")
+    # In plain words: the exception's own text names urllib3's internal pool classes.
+    assert (error.code, error.message) == ("connection_error", "connection refused")
+
+
+def test_dns_failure_in_plain_words() -> None:
+    error = fetch_error("http://no-such-host.invalid/image.jpg")
+    assert (error.code, error.message) == ("connection_error", "DNS lookup failed")
 
 
 # --- the SSRF guard ----------------------------------------------------------------------------

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -177,3 +179,26 @@ def test_find_matches_reads_only_candidates(monkeypatch) -> None:
     assert str(original) in [record.object_id for record, _ in matches]
     assert all(record.object_id != str(copy) for record, _ in matches)
     assert seen and seen[0] < 200, f"{seen[0]} candidates read for one lookup"
+
+
+def test_each_check_is_logged_at_info(caplog) -> None:
+    caplog.set_level(logging.INFO, logger="imagex_dedup.hook.tasks")
+    a = photo("a.jpg", jpeg("flower.jpg"))
+    b = photo("b.jpg", jpeg("flower.jpg", scale=0.6, quality=60))
+    broken = photo("broken.jpg", b"not an image")
+    for obj in (a, b, broken):
+        check(obj)
+    group = DuplicateGroup.objects.get()
+    gone = a.pk
+    a.delete()
+    check_object("testapp", "photo", str(gone), "image")
+
+    infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    lines = [re.sub(r"\(\d+ ms\)$", "(N ms)", line) for line in infos]
+    prefix = "imagex_dedup: checked testapp.Photo pk="
+    assert lines[:2] == [
+        f"{prefix}{gone} image: no open group (N ms)",
+        f"{prefix}{b.pk} image: in open group {group.pk} (N ms)",
+    ]
+    assert lines[2].startswith(f"{prefix}{broken.pk} image: unreadable: ")
+    assert lines[3] == f"{prefix}{gone} image: forgotten (object gone or field empty) (N ms)"

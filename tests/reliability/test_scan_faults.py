@@ -48,7 +48,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 OPTIONS = {
     "MODELS": {"testapp.Photo": "image"},
-    "SIGNATURE_REJECT_REPLAYS": False,
     "TASK_TIMEOUT": 10,
     "SCAN_BATCH_SIZE": 6,
     "SCAN_CONCURRENCY": 2,

@@ -86,7 +86,7 @@ def _fresh_cache() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def replay_guard_on(settings: Any) -> None:
-    """tests/settings.py turns the replay guard off for the other suites; here it is on."""
+    """The replay guard is off by default; these tests check it when a site turns it on."""
     settings.IMAGEX_DEDUP = {**settings.IMAGEX_DEDUP, "SIGNATURE_REJECT_REPLAYS": True}
 
 

@@ -33,8 +33,13 @@ def other_service(db) -> DetectionService:
     return service
 
 
-def test_unsigned_anonymous_request_is_refused(api) -> None:
-    assert error_of(api.detect(BODY, sign=False)) == expect("MissingParameter")
+def test_unsigned_anonymous_request_is_refused_as_the_cloud_does(api) -> None:
+    # Volcengine's common error table: no credentials at all is 401 MissingAuthenticationToken.
+    response = api.detect(BODY, sign=False)
+    assert error_of(response) == (401, "MissingAuthenticationToken", 100003)
+    assert response.json()["ResponseMetadata"]["Error"]["Message"] == (
+        "Request is missing Authentication Token."
+    )
     assert not UsageRecord.objects.exists()
 
 

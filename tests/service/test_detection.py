@@ -7,13 +7,14 @@ import json
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from django.utils import timezone
 from django_q.models import Schedule
 
 from imagex_dedup import callback_signing
 from imagex_dedup.models import CallbackAttempt, DetectionService, DetectionTask, UsageRecord
 from imagex_dedup.service.tasks import deliver_callback
-from tests.service.conftest import AK, CALLBACK_SECRET, SERVICE_ID, VERSION
+from tests.service.conftest import AK, CALLBACK_SECRET, SERVICE_ID, VERSION, ServiceClient
 
 
 def ok(response) -> dict:
@@ -97,7 +98,19 @@ def test_every_url_failing_is_still_an_answer(api, photo_base) -> None:
     assert UsageRecord.objects.get().image_count == 2
 
 
-def test_loopback_refused_per_url_without_allow_private(api, service, photo_base) -> None:
+def test_failure_messages_are_plain_words(api) -> None:
+    # Port 9 (discard) on loopback: nobody listens. The message once read
+    # "... _GuardedHTTPConnectionPool(host='127.0.0.1', port=9): Max retries exceeded ...".
+    url = "http://127.0.0.1:9/a.jpg"
+    result = ok(api.detect({"Urls": [url]}))
+    assert result["FailedUrls"] == [
+        {"Url": url, "Code": "ConnectionError", "Message": "connection refused"}
+    ]
+
+
+def test_loopback_refused_per_url_without_allow_private(api, service, photo_base, settings) -> None:
+    # The site's FETCH_ALLOW_PRIVATE covers the site's own downloads, never a service's.
+    settings.IMAGEX_DEDUP = {**settings.IMAGEX_DEDUP, "FETCH_ALLOW_PRIVATE": True}
     service.allow_private_urls = False
     service.save()
     urls = [f"{photo_base}/flower.jpg", f"{photo_base}/flower_small.jpg"]
@@ -323,3 +336,16 @@ def test_usage_counts_images_per_day(api, service, photo_base) -> None:
     since = (timezone.now() - timedelta(days=60)).date().isoformat()
     usage = ok(api.call("GET", {**query, "StartTime": since}))
     assert (usage["Requests"], usage["Images"]) == (3, 12)
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_signed_post_without_the_trailing_slash_is_served(
+    client, service, photo_base, settings, debug
+) -> None:
+    """``urls.mount`` answers at ``/imagex`` too: no 301 turning the POST into a GET, and no
+    DEBUG RuntimeError from APPEND_SLASH."""
+    settings.DEBUG = debug
+    urls = [f"{photo_base}/card.png", f"{photo_base}/card_flip.jpg"]
+    response = ServiceClient(client, path="/imagex").detect({"Urls": urls})
+    assert response.status_code == 200
+    assert ok(response)["Groups"] == {"group0": urls}

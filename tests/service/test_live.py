@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from imagex_dedup import callback_signing
-from imagex_dedup.models import CallbackAttempt, DetectionService
+from imagex_dedup.models import CallbackAttempt, DetectionService, UsageRecord
 from tests.service.conftest import (
     AK,
     CALLBACK_SECRET,
@@ -151,3 +151,31 @@ def test_rate_limit_holds_across_server_processes(live_server, live_service, sec
         assert refused
         error = refused[0].json()["ResponseMetadata"]["Error"]
         assert error["Code"] == "FlowLimitExceeded" and int(refused[0].headers["Retry-After"]) >= 1
+
+
+def test_an_identical_sdk_call_0_3_s_later_is_honoured(
+    live_server, live_service, photo_base, monkeypatch
+) -> None:
+    """The same call twice within one second of X-Date is signed identically by the SDK (a
+    retry after a dropped connection is too): both are answered, as the cloud answers them."""
+    sdk = sdk_client(
+        "volcengine.imagex.v2.imagex_service", "ImagexService", live_server, monkeypatch
+    )
+    signatures: list[str] = []
+    sdk.session.hooks["response"].append(
+        lambda response, **kwargs: signatures.append(response.request.headers["Authorization"])
+    )
+    # X-Date has one-second resolution; pin the SDK's clock to one second, so a slow first call
+    # cannot push the second into the next one.
+    from volcengine.auth.SignerV4 import SignerV4
+
+    x_date = SignerV4.get_current_format_date()
+    monkeypatch.setattr(SignerV4, "get_current_format_date", staticmethod(lambda: x_date))
+    urls = [f"{photo_base}/card.png", f"{photo_base}/card_flip.jpg"]
+    replies = []
+    for _ in range(2):
+        replies.append(sdk.get_image_duplicate_detection({"ServiceId": SERVICE_ID}, {"Urls": urls}))
+        time.sleep(0.3)
+    assert signatures[0] == signatures[1]
+    assert [reply["Result"]["Groups"] for reply in replies] == [{"group0": urls}] * 2
+    assert UsageRecord.objects.count() == 2

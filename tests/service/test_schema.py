@@ -19,7 +19,7 @@ def test_schema_has_both_actions_with_examples() -> None:
     body = post["requestBody"]["content"]["application/json"]
     assert body["schema"] == {"$ref": "#/components/schemas/DetectionRequest"}
     assert set(body["examples"]) == {"Sync", "Async"}
-    assert set(post["responses"]) == {"200", "400", "401", "403", "404", "429", "504"}
+    assert set(post["responses"]) == {"200", "400", "401", "403", "404", "413", "429", "504"}
     parameters = {p["name"]: p for p in get["parameters"]}
     assert parameters["Action"]["schema"]["enum"] == ["GetDedupTaskStatus", "GetDedupUsage"]
     assert {"volcengineSignature": []} in post["security"]

@@ -256,10 +256,10 @@ def test_region_endpoints() -> None:
         ImageXClient(CREDS, endpoint="ftp://example.com/")
 
 
-@pytest.mark.parametrize("similarity", [-0.1, 1.01, 0.845])
+@pytest.mark.parametrize("similarity", [-0.1, 0, 1.01, 0.845])
 def test_similarity_validated(similarity: float) -> None:
     client = make_client(FakeTransport())
-    with pytest.raises(ValueError, match="similarity"):
+    with pytest.raises(ValueError, match="Similarity must be"):
         client.get_image_duplicate_detection("svc", URLS, similarity=similarity)
 
 

@@ -225,7 +225,10 @@ def _authz(headers: dict, old: str, new: str) -> dict:
         (lambda r: {**r, "secret": "wrong-secret"}, "SignatureDoesNotMatch"),
         (lambda r: {**r, "now": T0 + timedelta(seconds=901)}, "InvalidTimestamp"),
         (lambda r: {**r, "now": T0 - timedelta(seconds=901)}, "InvalidTimestamp"),
-        (lambda r: {**r, "headers": _drop(r["headers"], "authorization")}, "MissingParameter"),
+        (
+            lambda r: {**r, "headers": _drop(r["headers"], "authorization")},
+            "MissingAuthenticationToken",
+        ),
         (lambda r: {**r, "headers": _drop(r["headers"], "x-date")}, "MissingRequestInfo"),
         (
             lambda r: {**r, "headers": _with(r["headers"], "X-Date", "2026-11-25T12:00:00Z")},

@@ -4,13 +4,17 @@ Idempotent: objects are looked up by title/name, so running it again creates onl
 missing (for instance the duplicates a merge deleted, which resets the demo).
 Saving a photo or an avatar schedules a dedup check like in any host project; ``--sync`` runs
 those checks in this process (django-q2's sync mode), so the admin shows groups before a
-``qcluster`` worker has started. Without it they wait in the ORM queue for the worker.
+``qcluster`` worker has started. Without it they wait in the ORM queue for the worker. The
+django-q2 and per-check log lines of that run are left out unless ``-v 2`` asks for them.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +32,22 @@ from tests.support.variants import make_variant
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_photos"
 SERVICE_ID = "demo"
+# Loggers that write a line or more per check run in this process.
+CHATTY_LOGGERS = ("django-q", "imagex_dedup")
+
+
+@contextmanager
+def quiet(names: tuple[str, ...]) -> Iterator[None]:
+    """Only warnings and errors from the loggers ``names`` while the block runs."""
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(max(logger.getEffectiveLevel(), logging.WARNING))
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 @dataclass(frozen=True)
@@ -106,8 +126,9 @@ class Command(BaseCommand):
         # Q_CLUSTER is read at import, so sync mode is switched on the loaded Conf.
         previous, Conf.SYNC = Conf.SYNC, sync or Conf.SYNC
         try:
-            photos = self._load(Photo, "title", "image", PHOTOS)
-            authors = self._load(Author, "name", "avatar", AUTHORS)
+            with quiet(CHATTY_LOGGERS if options["verbosity"] < 2 else ()):
+                photos = self._load(Photo, "title", "image", PHOTOS)
+                authors = self._load(Author, "name", "avatar", AUTHORS)
         finally:
             Conf.SYNC = previous
         self._link(photos, authors)

@@ -2,13 +2,16 @@
 
 Sends a signed ``GetImageDuplicateDetection`` request (with the access key ``load_demo`` made)
 whose URLs are the gallery's photos as the development server serves them, and prints the
-``Result``. With ``--async`` it starts a task whose ``Callback`` is the demo's own receiver
-(``/demo/callback/``) and polls ``GetDedupTaskStatus`` until it ends (the qcluster worker runs it).
+``Result``. It calls the demo on ``127.0.0.1`` at ``--port``, else ``PORT`` (as
+``scripts/demo.sh`` reads it), else 8000; ``--base-url`` names any other address. With
+``--async`` it starts a task whose ``Callback`` is the demo's own receiver (``/demo/callback/``)
+and polls ``GetDedupTaskStatus`` until it ends (the qcluster worker runs it).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import time
 from typing import Any
 
@@ -27,7 +30,8 @@ class Command(BaseCommand):
     help = "Send the gallery's photo URLs to the running demo's detection service."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+        parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", 8000)))
+        parser.add_argument("--base-url", help="default: http://127.0.0.1:<port>")
         parser.add_argument("--similarity", type=float, default=None)
         parser.add_argument("--async", dest="is_async", action="store_true")
         parser.add_argument("--wait", type=float, default=60.0, help="seconds to poll (--async)")
@@ -36,7 +40,7 @@ class Command(BaseCommand):
         key = AccessKey.objects.filter(service__service_id=SERVICE_ID, is_active=True).first()
         if key is None:
             raise CommandError("No access key for the service 'demo': run `manage.py load_demo`.")
-        base = options["base_url"].rstrip("/")
+        base = (options["base_url"] or f"http://127.0.0.1:{options['port']}").rstrip("/")
         urls = [f"{base}{settings.MEDIA_URL}{photo.image.name}" for photo in Photo.objects.all()]
         client = ImageXClient(
             Credentials(key.access_key_id, key.secret_access_key),

@@ -1,0 +1,11 @@
+from django.contrib import admin
+from django.urls import include, path
+from wagtail import urls as wagtail_urls
+from wagtail.admin import urls as wagtailadmin_urls
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("imagex/", include("imagex_dedup.urls")),
+    path("cms/", include(wagtailadmin_urls)),
+    path("", include(wagtail_urls)),
+]
