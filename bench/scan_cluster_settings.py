@@ -8,34 +8,12 @@ import os
 SECRET_KEY = "bench"
 USE_TZ = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
-# The app's admin module is imported at start-up, so the admin and what it needs are installed.
 INSTALLED_APPS = [
-    "django.contrib.admin",
-    "django.contrib.sessions",
-    "django.contrib.messages",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django_q",
     "imagex_dedup",
     "tests.testapp",
-]
-MIDDLEWARE = [
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-]
-TEMPLATES = [
-    {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "APP_DIRS": True,
-        "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-            ]
-        },
-    }
 ]
 DATABASES = {
     "default": {

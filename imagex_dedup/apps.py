@@ -1,4 +1,4 @@
-from django.apps import AppConfig
+from django.apps import AppConfig, apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -16,9 +16,10 @@ class ImagexDedupConfig(AppConfig):
         for registration in registry.registrations():
             # Models registered in code before the app registry was ready get their proxies now.
             handlers.connect(registration.model, registration.fields)
-        from imagex_dedup.admin.host import install_host_actions
+        if apps.is_installed("django.contrib.admin"):  # our admin modules need it to import
+            from imagex_dedup.admin.host import install_host_actions
 
-        install_host_actions()  # a no-op without django.contrib.admin
+            install_host_actions()
         from django.db.models.signals import post_migrate
 
         from imagex_dedup.scan.schedule import on_post_migrate

@@ -86,19 +86,32 @@ def _settings_model_errors(label: object, fields: object) -> list[CheckMessage]:
 @register(Tags.models)
 def check_registered_models(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     """The ``MODELS`` setting must name installed models and their file fields."""
-    from imagex_dedup.conf import dedup_settings
+    from imagex_dedup.conf import UPLOAD_CHECK_MODES, dedup_settings
+    from imagex_dedup.hook.registry import entry_options
 
     models_setting = dedup_settings.user_settings.get("MODELS", {})
     if not isinstance(models_setting, dict):
         return [
             Error(
-                'IMAGEX_DEDUP["MODELS"] must be a dict {"app_label.Model": "field" or [fields]}.',
+                'IMAGEX_DEDUP["MODELS"] must be a dict {"app_label.Model": "field" or [fields] '
+                'or {"field": ..., "upload_check": ...}}.',
                 id="imagex_dedup.E007",
             )
         ]
     errors: list[CheckMessage] = []
-    for label, fields in models_setting.items():
+    for label, entry in models_setting.items():
+        fields, upload_check = entry_options(entry)
         errors += _settings_model_errors(label, fields)
+        if upload_check is not None and upload_check not in UPLOAD_CHECK_MODES:
+            errors.append(
+                Error(
+                    f'IMAGEX_DEDUP["MODELS"][{label!r}]["upload_check"] = {upload_check!r} is '
+                    "not a mode.",
+                    hint=f"Write one of {', '.join(UPLOAD_CHECK_MODES)}, or leave it out to use "
+                    "UPLOAD_CHECK.",
+                    id="imagex_dedup.E019",
+                )
+            )
     return errors
 
 

@@ -86,6 +86,14 @@ def _similarity(value: Any) -> str | None:
     return None
 
 
+UPLOAD_CHECK_MODES = ("warn", "block", "off")
+
+
+def _upload_check_mode(value: Any) -> str | None:
+    modes = ", ".join(UPLOAD_CHECK_MODES)
+    return None if value in UPLOAD_CHECK_MODES else f"must be one of {modes}"
+
+
 def _importable(value: Any) -> str | None:
     try:
         imported = import_string(value)
@@ -114,6 +122,7 @@ def _spec(
 
 HOOK, INPUT, CALLBACKS, SERVICE, REVIEW = "hook", "input", "callbacks", "service", "review"
 SCAN = "scan"
+UPLOAD = "upload"
 MB = 1024 * 1024
 
 
@@ -196,6 +205,26 @@ class DedupSettings:
         "Minutes between two runs of the catch-up.",
         SCAN,
         validate=_positive,
+    )
+    # --- the check on upload ------------------------------------------------------------------
+    upload_check: Setting[str] = _spec(
+        "UPLOAD_CHECK",
+        "warn",
+        'What an upload that looks like images already in the library does: `"warn"` (the '
+        'form is shown again with the matches; the editor may save anyway), `"block"` (it '
+        'cannot be saved), `"off"` (no check). A registration may override it '
+        '(`register(..., upload_check="block")`).',
+        UPLOAD,
+        validate=_upload_check_mode,
+    )
+    upload_check_cache: Setting[str] = _spec(
+        "UPLOAD_CHECK_CACHE",
+        "default",
+        "Cache alias that hands an upload's fingerprint from the check to the save hook's "
+        "worker (keyed by the file's SHA-256, kept an hour). A cache shared by every machine "
+        "(Redis, Memcached, the database) saves the worker a second decode; with a per-process "
+        "cache it decodes again.",
+        UPLOAD,
     )
     # --- safe input ----------------------------------------------------------------------------
     max_image_bytes: Setting[int] = _spec(

@@ -17,6 +17,7 @@ from imagex_dedup import apidocs
 from imagex_dedup.backends.callback_view import callback_view
 from imagex_dedup.review.thumbnails import thumbnail_view
 from imagex_dedup.service.views import ServiceView
+from imagex_dedup.upload.thumbnails import upload_thumbnail_view
 
 app_name = "imagex_dedup"
 
@@ -31,6 +32,11 @@ urlpatterns: list = [
     path("", ServiceView.as_view(), name="service"),
     path("callback/<str:task_id>/", callback_view, name="callback"),
     path("thumbnail/<int:member_id>/", thumbnail_view, name="thumbnail"),
+    path(
+        "upload-thumbnail/<int:fingerprint_id>/",
+        upload_thumbnail_view,
+        name="upload-thumbnail",
+    ),
     path("api/assets/<path:name>", apidocs.asset, name="apidocs-asset"),
     path("api/", include("imagex_dedup.api.urls")),
 ]

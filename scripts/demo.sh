@@ -92,6 +92,8 @@ cat <<EOF
                     $BASE$PHOTO_A $BASE$PHOTO_B
 
  Upload a photo in the admin (Gallery > Photos): the worker checks it within seconds.
+ Upload check: add a photo with ${IMAGEX_DEMO_MEDIA_ROOT:-demo_media}/try_upload/heather-resized.jpg (a resized
+ copy of "Heather"): the form warns before anything is saved.
 ================================================================================
 
 EOF

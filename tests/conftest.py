@@ -14,8 +14,9 @@ from PIL import Image
 PHOTOS_DIR = Path(__file__).parent / "data" / "photos"
 
 # Fixtures every folder may use: a clean registry per test (autouse), real near-duplicate
-# uploads, host rows grouped directly in the database, and users with each permission.
-pytest_plugins = ["tests.support.hook", "tests.support.review"]
+# uploads, host rows grouped directly in the database, users with each permission, and a
+# small library of fingerprinted photos for the upload check.
+pytest_plugins = ["tests.support.hook", "tests.support.review", "tests.support.upload"]
 
 
 def photo_path(name: str) -> Path:

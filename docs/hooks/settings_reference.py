@@ -19,6 +19,7 @@ SECTIONS = {
     conf.CALLBACKS: "Callbacks",
     conf.SERVICE: "The detection service",
     conf.REVIEW: "Review and merge",
+    conf.UPLOAD: "The check on upload",
     "imagex": "The veImageX backend",
 }
 MARKERS = {

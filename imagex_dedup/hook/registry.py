@@ -8,6 +8,9 @@ Two equivalent ways in:
 * code: ``imagex_dedup.register(Photo, field="image")``, or ``@register(field="image")`` on the
   model class; mistakes raise :class:`RegistrationError` at once.
 
+Either way a model may override the ``UPLOAD_CHECK`` setting: ``register(Photo, field="image",
+upload_check="block")``, or ``{"gallery.Photo": {"field": "image", "upload_check": "block"}}``.
+
 The registry is keyed by ``(app_label, model_name)`` of the *concrete* model: registering a proxy
 registers its concrete model, an abstract model is refused (register its concrete children).
 Registering connects the model's signal receivers; :func:`unregister` disconnects exactly those.
@@ -16,7 +19,7 @@ Registering connects the model's signal receivers; :func:`unregister` disconnect
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar, overload
 
 from django.apps import apps
@@ -48,6 +51,8 @@ class Registration:
     model: type[models.Model]
     fields: tuple[str, ...]
     from_settings: bool = False
+    upload_check: str | None = None
+    """This model's ``UPLOAD_CHECK`` (``None``: the setting's)."""
 
     @property
     def key(self) -> RegistryKey:
@@ -83,7 +88,19 @@ def _field_names(field: str | Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
 
 
-def _validated(model: type[models.Model], field: str | Iterable[str]) -> Registration:
+def _upload_check(value: str | None) -> str | None:
+    from imagex_dedup.conf import UPLOAD_CHECK_MODES
+
+    if value is not None and value not in UPLOAD_CHECK_MODES:
+        raise RegistrationError(
+            f"upload_check must be one of {', '.join(UPLOAD_CHECK_MODES)} or None, not {value!r}"
+        )
+    return value
+
+
+def _validated(
+    model: type[models.Model], field: str | Iterable[str], upload_check: str | None = None
+) -> Registration:
     if not (isinstance(model, type) and issubclass(model, models.Model)):
         raise RegistrationError(f"{model!r} is not a Django model class")
     if model._meta.abstract:
@@ -96,7 +113,7 @@ def _validated(model: type[models.Model], field: str | Iterable[str]) -> Registr
         problem = field_problem(concrete, name)
         if problem:
             raise RegistrationError(problem)
-    return Registration(model=concrete, fields=names)
+    return Registration(model=concrete, fields=names, upload_check=_upload_check(upload_check))
 
 
 def _add(registration: Registration) -> None:
@@ -107,21 +124,26 @@ def _add(registration: Registration) -> None:
 
 
 @overload
-def register(model: ModelT, *, field: str | Iterable[str]) -> ModelT: ...
+def register(
+    model: ModelT, *, field: str | Iterable[str], upload_check: str | None = None
+) -> ModelT: ...
 @overload
-def register(model: None = None, *, field: str | Iterable[str]) -> Callable[[ModelT], ModelT]: ...
+def register(
+    model: None = None, *, field: str | Iterable[str], upload_check: str | None = None
+) -> Callable[[ModelT], ModelT]: ...
 
 
 def register(
-    model: ModelT | None = None, *, field: str | Iterable[str]
+    model: ModelT | None = None, *, field: str | Iterable[str], upload_check: str | None = None
 ) -> ModelT | Callable[[ModelT], ModelT]:
     """Watch ``field`` (a name or several) of ``model``; usable as ``@register(field=...)``.
 
-    Returns the model unchanged, so the decorator form keeps the class.
+    ``upload_check`` (``"warn"``, ``"block"``, ``"off"``) overrides the ``UPLOAD_CHECK`` setting
+    for this model. Returns the model unchanged, so the decorator form keeps the class.
     """
 
     def decorate(model_class: ModelT) -> ModelT:
-        _add(_validated(model_class, field))
+        _add(_validated(model_class, field, upload_check))
         return model_class
 
     return decorate if model is None else decorate(model)
@@ -154,9 +176,17 @@ def registrations() -> Iterator[Registration]:
 
 
 def settings_entries(models_setting: object) -> Iterator[tuple[str, object]]:
-    """``(label, fields)`` pairs of the ``MODELS`` setting (the checks validate the shapes)."""
+    """``(label, entry)`` pairs of the ``MODELS`` setting (the checks validate the shapes)."""
     if isinstance(models_setting, dict):
         yield from models_setting.items()
+
+
+def entry_options(entry: object) -> tuple[object, object]:
+    """``(fields, upload_check)`` of one ``MODELS`` entry: a field name, a list of names, or
+    ``{"field": name or names, "upload_check": mode}``."""
+    if isinstance(entry, dict):
+        return entry.get("field"), entry.get("upload_check")
+    return entry, None
 
 
 def register_from_settings() -> None:
@@ -167,14 +197,15 @@ def register_from_settings() -> None:
     """
     from imagex_dedup.conf import dedup_settings
 
-    for label, fields in settings_entries(dedup_settings.user_settings.get("MODELS", {})):
+    for label, entry in settings_entries(dedup_settings.user_settings.get("MODELS", {})):
+        fields, upload_check = entry_options(entry)
         try:
             model = apps.get_model(label)
-            registration = _validated(model, fields)  # type: ignore[arg-type]
+            registration = _validated(model, fields, upload_check)  # type: ignore[arg-type]
         except (LookupError, ValueError, RegistrationError):
             continue
         if registration.key not in _registry:
-            _add(Registration(registration.model, registration.fields, from_settings=True))
+            _add(replace(registration, from_settings=True))
 
 
 def clear() -> None:

@@ -17,10 +17,11 @@ from django.utils import timezone
 from imagex_dedup.backends import DetectionBackend, get_backend
 from imagex_dedup.db import write_transaction
 from imagex_dedup.groups import forget, remove_ref
-from imagex_dedup.index.analysis import Analysis, analyse_field_file
+from imagex_dedup.index.analysis import Analysis
 from imagex_dedup.index.store import save_analyses
 from imagex_dedup.models import DuplicateGroup, DuplicateGroupMember, ImageFingerprint
 from imagex_dedup.scan import outbox
+from imagex_dedup.upload.handoff import analyse_stored
 
 logger = logging.getLogger(__name__)
 
@@ -98,8 +99,9 @@ def record_batch(
 def check_object(app_label: str, model_name: str, pk: str, field_name: str) -> None:
     """Fingerprint one host image, store it in the index, and look for its duplicates.
 
-    A deleted object or an emptied field forgets the image instead. Either way the image's
-    pending-check row (``scan.outbox``) goes, unless a later save wrote it again.
+    A deleted object or an emptied field forgets the image instead. An image the upload check
+    fingerprinted is not decoded again (:func:`upload.handoff.analyse_stored`). Either way the
+    image's pending-check row (``scan.outbox``) goes, unless a later save wrote it again.
     """
     started = time.monotonic()
     saved_before = timezone.now()  # a save after this keeps its pending-check row
@@ -118,7 +120,7 @@ def check_object(app_label: str, model_name: str, pk: str, field_name: str) -> N
         str(instance.pk),
         field_name,
         field_file.name,
-        analyse_field_file(field_file),
+        analyse_stored(field_file),
         get_backend(),
     )
     outbox.clear(ref, saved_before)

@@ -91,8 +91,13 @@ def thumbnail_response(member: DuplicateGroupMember, kind: str) -> FileResponse:
     if setting is None or file is None:
         raise Http404("No such thumbnail")
     content_hash = member.fingerprint.content_hash if member.fingerprint else ""
+    return file_thumbnail_response(file, int(getattr(dedup_settings, setting)), content_hash)
+
+
+def file_thumbnail_response(file: FieldFile, size: int, content_hash: str) -> FileResponse:
+    """The cached thumbnail of ``file`` as a private response (404 when it cannot be read)."""
     try:
-        name = get_thumbnail(file, int(getattr(dedup_settings, setting)), content_hash)
+        name = get_thumbnail(file, size, content_hash)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise Http404("The image cannot be read") from exc
     response = FileResponse(default_storage.open(name, "rb"), content_type="image/jpeg")

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import models
@@ -32,6 +33,10 @@ from tests.support.variants import make_variant
 
 SAMPLE_DIR = Path(__file__).resolve().parents[2] / "sample_photos"
 SERVICE_ID = "demo"
+TRY_UPLOAD = Path("try_upload") / "heather-resized.jpg"
+"""A resized copy of a sample photo, written under MEDIA_ROOT (no object holds it): uploading it
+in the admin shows the upload check's warning."""
+
 # Loggers that write a line or more per check run in this process.
 CHATTY_LOGGERS = ("django-q", "imagex_dedup")
 
@@ -133,6 +138,7 @@ class Command(BaseCommand):
             Conf.SYNC = previous
         self._link(photos, authors)
         access_key = self._service()
+        try_upload = self._try_upload_file()
 
         open_groups = DuplicateGroup.objects.filter(status=DuplicateGroup.Status.OPEN).count()
         self.stdout.write(
@@ -143,6 +149,7 @@ class Command(BaseCommand):
         queued = OrmQ.objects.count()
         if queued:
             self.stdout.write(f"{queued} task(s) queued: start `python manage.py qcluster`.")
+        self.stdout.write(f"Upload check: try uploading {try_upload} as a new photo in the admin.")
         self.stdout.write(
             f"Detection service '{SERVICE_ID}': AccessKeyId {access_key.access_key_id} "
             f"SecretAccessKey {access_key.secret_access_key}"
@@ -171,6 +178,16 @@ class Command(BaseCommand):
                 title=title,
                 defaults={"hero": photos[hero], "author": authors[author], "body": body},
             )
+
+    def _try_upload_file(self) -> Path:
+        """Write a resized copy of "Heather" for trying the upload check (once)."""
+        path = Path(settings.MEDIA_ROOT) / TRY_UPLOAD
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with Image.open(SAMPLE_DIR / "flower2.jpg") as original:
+                small = original.convert("RGB").resize((original.width // 2, original.height // 2))
+            small.save(path, "JPEG", quality=80)
+        return path
 
     def _service(self) -> AccessKey:
         """The service 'demo', which may fetch from this machine (the demo serves its photos)."""
