@@ -191,6 +191,8 @@ def scan_on_cluster(n: int, workers: int, env: dict[str, str], log_dir: Path) ->
             started = time.perf_counter()
             run = start_run(resolve(None))
             while ScanRun.objects.get(pk=run.pk).status == ScanRun.Status.RUNNING:
+                if cluster.poll() is not None:
+                    raise RuntimeError(f"qcluster exited; see {log.name}")
                 time.sleep(0.5)
             wall = time.perf_counter() - started
         load_after = os.getloadavg()

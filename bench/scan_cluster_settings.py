@@ -46,3 +46,5 @@ IMAGEX_DEDUP = {
     "CATCHUP_ENABLED": False,
 }
 LOGGING_CONFIG = None
+ROOT_URLCONF = "scan_cluster_settings"  # no views: the system checks only need a URLconf
+urlpatterns: list[object] = []
