@@ -20,3 +20,10 @@ class ImagexDedupConfig(AppConfig):
             from imagex_dedup.admin.host import install_host_actions
 
             install_host_actions()
+        from django.db.models.signals import post_migrate
+
+        from imagex_dedup.scan.schedule import on_post_migrate
+
+        post_migrate.connect(
+            on_post_migrate, sender=self, dispatch_uid="imagex_dedup_catchup_schedule"
+        )

@@ -121,6 +121,7 @@ def _spec(
 
 
 HOOK, INPUT, CALLBACKS, SERVICE, REVIEW = "hook", "input", "callbacks", "service", "review"
+SCAN = "scan"
 UPLOAD = "upload"
 MB = 1024 * 1024
 
@@ -171,6 +172,38 @@ class DedupSettings:
         120,
         "django-q2 `timeout` (seconds) of every task we enqueue.",
         HOOK,
+        validate=_positive,
+    )
+    # --- library scans and self-healing ---------------------------------------------------------
+    scan_batch_size: Setting[int] = _spec(
+        "SCAN_BATCH_SIZE",
+        200,
+        "Images per batch of a cluster scan (`dedup_scan --enqueue`, the admin's \"Scan "
+        'library"); one batch must fit in `TASK_TIMEOUT`.',
+        SCAN,
+        validate=_positive,
+    )
+    scan_concurrency: Setting[int] = _spec(
+        "SCAN_CONCURRENCY",
+        4,
+        "Fingerprint tasks of one scan run in flight at once: about the number of worker "
+        "processes the scan may keep busy.",
+        SCAN,
+        validate=_positive,
+    )
+    catchup_enabled: Setting[bool] = _spec(
+        "CATCHUP_ENABLED",
+        True,
+        "Install the periodic catch-up (a django-q2 schedule): it enqueues again the checks of "
+        "saved images that never finished and resumes scan runs whose workers were lost. "
+        "`False` removes the schedule at the next `migrate`.",
+        SCAN,
+    )
+    catchup_interval: Setting[int] = _spec(
+        "CATCHUP_INTERVAL",
+        5,
+        "Minutes between two runs of the catch-up.",
+        SCAN,
         validate=_positive,
     )
     # --- the check on upload ------------------------------------------------------------------

@@ -358,6 +358,107 @@ class MergeLog(models.Model):
         return f"Merge #{self.pk} into {self.keeper_content_type.model} {self.keeper_object_id}"
 
 
+class ScanRun(models.Model):
+    """A scan of the library handed out as batches to the django-q2 cluster (``scan``).
+
+    Progress is read from the batches (``scan.progress``), so workers never update this row."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("running")
+        CANCELLED = "cancelled", _("cancelled")
+        FINISHED = "finished", _("finished")
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
+    # ["app_label.model.field", ...]: what the run covers.
+    targets = models.JSONField(default=list)
+    force = models.BooleanField(default=False, help_text=_("Fingerprint every image again."))
+    batch_size = models.PositiveIntegerField(default=200)
+    planned = models.BooleanField(
+        default=False, help_text=_("Its batches have been written (the plan task ran).")
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    started_at = models.DateTimeField(default=timezone.now, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("library scan")
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["status"], name="imagex_dedup_scanrun_status")]
+
+    def __str__(self) -> str:
+        return f"Scan #{self.pk} ({self.get_status_display()})"
+
+
+class ScanBatch(models.Model):
+    """One primary-key range of one image field, handed out to one worker at a time.
+
+    A worker claims a batch (``SELECT ... FOR UPDATE SKIP LOCKED``) by setting ``lease_until``;
+    a batch whose lease ran out (its worker died) can be claimed again."""
+
+    class Stage(models.TextChoices):
+        PENDING = "pending", _("to fingerprint")
+        FINGERPRINTED = "fingerprinted", _("to check")
+        CHECKED = "checked", _("done")
+        FAILED = "failed", _("failed")
+
+    run = models.ForeignKey(ScanRun, on_delete=models.CASCADE, related_name="batches")
+    content_type = models.ForeignKey(ContentType, on_delete=models.CASCADE, related_name="+")
+    field_name = models.CharField(max_length=100)
+    first_id = models.CharField(max_length=191)
+    last_id = models.CharField(max_length=191)
+    size = models.PositiveIntegerField()
+    stage = models.CharField(max_length=16, choices=Stage.choices, default=Stage.PENDING)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    fingerprinted = models.PositiveIntegerField(default=0)
+    errors = models.PositiveIntegerField(default=0)
+    # ["<object id>: <error>", ...] (the first few), and the last failure of the batch itself.
+    messages = models.JSONField(default=list, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("library scan batch")
+        ordering = ["run", "pk"]
+        indexes = [
+            models.Index(
+                fields=["run", "stage", "lease_until"], name="imagex_dedup_scanbatch_claim"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.content_type.model}.{self.field_name} {self.first_id}..{self.last_id}"
+
+
+class PendingCheck(HostObjectRef):
+    """Outbox: an image saved whose check has not finished yet.
+
+    Written by the save hook in the host's transaction and deleted by the check; the periodic
+    catch-up (``scan.catchup``) enqueues the check again for rows past ``due_at``, an indexed
+    query however large the library is."""
+
+    saved_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(
+        help_text=_("When the check counts as lost if this row is still here.")
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("pending check")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["content_type", "object_id", "field_name"],
+                name="imagex_dedup_pending_unique_ref",
+            )
+        ]
+        indexes = [models.Index(fields=["due_at"], name="imagex_dedup_pending_due")]
+
+    def __str__(self) -> str:
+        return f"{self.content_type.model} {self.object_id}.{self.field_name}"
+
+
 __all__: list[Any] = [
     "AccessKey",
     "CallbackAttempt",
@@ -370,5 +471,8 @@ __all__: list[Any] = [
     "ImageFingerprint",
     "ImageFingerprintKey",
     "MergeLog",
+    "PendingCheck",
+    "ScanBatch",
+    "ScanRun",
     "UsageRecord",
 ]

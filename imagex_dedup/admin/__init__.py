@@ -5,7 +5,12 @@
 actions and ``host`` what host models' admins get.
 """
 
-from imagex_dedup.admin import groups, records, services  # noqa: F401  (registers the admins)
+from imagex_dedup.admin import (  # noqa: F401  (registers the admins)
+    groups,
+    records,
+    scans,
+    services,
+)
 from imagex_dedup.admin.host import DuplicatesAdminMixin, check_for_duplicates
 
 __all__ = ["DuplicatesAdminMixin", "check_for_duplicates"]

@@ -24,6 +24,7 @@ from django.db.models.signals import ModelSignal, post_delete, post_init, post_s
 
 from imagex_dedup import scheduling
 from imagex_dedup.conf import dedup_settings
+from imagex_dedup.scan import outbox
 
 logger = logging.getLogger(__name__)
 
@@ -136,7 +137,10 @@ def on_post_save(
         return
     try:
         opts = instance._meta.concrete_model._meta
+        content_type = ContentType.objects.db_manager(using).get_for_model(instance)
         for name in changed_fields(instance, created, update_fields):
+            # In the host's transaction: the catch-up re-sends a check whose message is lost.
+            outbox.note_saved(content_type.pk, str(instance.pk), name, using)
             scheduling.enqueue(
                 CHECK_TASK, opts.app_label, opts.model_name, str(instance.pk), name, using=using
             )

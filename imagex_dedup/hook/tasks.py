@@ -20,6 +20,7 @@ from imagex_dedup.groups import forget, remove_ref
 from imagex_dedup.index.analysis import Analysis
 from imagex_dedup.index.store import save_analyses
 from imagex_dedup.models import DuplicateGroup, DuplicateGroupMember, ImageFingerprint
+from imagex_dedup.scan import outbox
 from imagex_dedup.upload.handoff import analyse_stored
 
 logger = logging.getLogger(__name__)
@@ -99,15 +100,19 @@ def check_object(app_label: str, model_name: str, pk: str, field_name: str) -> N
     """Fingerprint one host image, store it in the index, and look for its duplicates.
 
     A deleted object or an emptied field forgets the image instead. An image the upload check
-    fingerprinted is not decoded again (:func:`upload.handoff.analyse_stored`).
+    fingerprinted is not decoded again (:func:`upload.handoff.analyse_stored`). Either way the
+    image's pending-check row (``scan.outbox``) goes, unless a later save wrote it again.
     """
     started = time.monotonic()
+    saved_before = timezone.now()  # a save after this keeps its pending-check row
     model = apps.get_model(app_label, model_name)
     content_type = ContentType.objects.get_for_model(model)
     instance = model._default_manager.filter(pk=pk).first()
     field_file = getattr(instance, field_name) if instance is not None else None
+    ref = [(content_type.pk, str(pk), field_name)]
     if not field_file:
         forget(content_type.pk, pk, field_name)
+        outbox.clear(ref, saved_before)
         _log_check(model, pk, field_name, "forgotten (object gone or field empty)", started)
         return
     record = record_and_check(
@@ -118,6 +123,7 @@ def check_object(app_label: str, model_name: str, pk: str, field_name: str) -> N
         analyse_stored(field_file),
         get_backend(),
     )
+    outbox.clear(ref, saved_before)
     if logger.isEnabledFor(logging.INFO):
         _log_check(model, pk, field_name, _outcome(record), started)
 

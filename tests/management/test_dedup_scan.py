@@ -8,15 +8,19 @@ import io
 import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.core.files.base import ContentFile
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
+from django_q.brokers import get_broker
 
 from imagex_dedup.conf import dedup_settings
 from imagex_dedup.hook import tasks
 from imagex_dedup.index.analysis import Analysis, analyse
 from imagex_dedup.index.store import save_analyses, save_analysis
 from imagex_dedup.management.commands import dedup_scan
-from imagex_dedup.models import DuplicateGroup, ImageFingerprint, ImageFingerprintKey
+from imagex_dedup.models import DuplicateGroup, ImageFingerprint, ImageFingerprintKey, ScanRun
+from imagex_dedup.scan import stages
+from imagex_dedup.scan.planning import plan_run
 from tests.support.hook import jpeg
+from tests.support.queue import queue_only  # noqa: F401  (fixture)
 from tests.testapp.models import Photo
 
 pytestmark = pytest.mark.django_db
@@ -201,3 +205,69 @@ def test_resume_skips_current_images_and_redoes_a_batch_stored_but_not_checked(
     assert "Scanned 4 images: 0 fingerprinted" in scan("--batch-size", "2")
     assert "Scanned 4 images: 4 fingerprinted" in scan("--force", "--batch-size", "3")
     assert members() == [sorted([str(a.pk), str(b.pk), str(d.pk)])]
+
+
+# --- on the cluster: --enqueue, --status, --cancel, --resume-run ----------------------------
+
+
+def cluster(*args: str) -> tuple[str, int]:
+    """``dedup_scan`` with cluster options: its output and exit status."""
+    out = io.StringIO()
+    try:
+        call_command("dedup_scan", *args, stdout=out, stderr=io.StringIO())
+    except SystemExit as exit_:
+        return out.getvalue(), int(exit_.code)
+    return out.getvalue(), 0
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("queue_only")
+def test_enqueue_records_a_run_and_status_follows_it() -> None:
+    a = photo("a.jpg", jpeg("flower.jpg"))
+    b = photo("b.jpg", jpeg("flower.jpg", scale=0.6, quality=60))
+    get_broker().purge_queue()  # their save hook's checks: this test is about the scan
+    out, code = cluster("--enqueue", "--model", "testapp.Photo")
+    run = ScanRun.objects.get()
+    assert (out, code) == (f"Scan #{run.pk} enqueued: testapp.photo.image\n", 0)
+    assert get_broker().queue_size() == 1, "the planning task, nothing done here"
+    assert not ImageFingerprint.objects.exists()
+
+    out, code = cluster("--status")  # the latest run
+    assert code == 3 and out.startswith(f"Scan #{run.pk} running: 0/0 (0%)")
+    plan_run(run.pk)
+    stages.fingerprint_step(run.pk)
+    stages.check_step(run.pk)
+    out, code = cluster("--status", str(run.pk))
+    assert code == 0 and out.startswith(f"Scan #{run.pk} finished: 2/2 (100%), 2 fingerprinted")
+    assert members() == [sorted([str(a.pk), str(b.pk)])]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("queue_only")
+def test_cancel_and_resume_run() -> None:
+    photo("a.jpg", jpeg("flower.jpg"))
+    cluster("--enqueue", "--force")
+    run = ScanRun.objects.get()
+    assert run.force
+    assert cluster("--cancel", str(run.pk)) == (f"Scan #{run.pk} cancelled\n", 0)
+    out, code = cluster("--status", str(run.pk))
+    assert code == 0 and " cancelled: " in out
+    with pytest.raises(CommandError, match=f"Scan #{run.pk} is not running"):
+        cluster("--cancel", str(run.pk))
+    assert cluster("--resume-run", str(run.pk)) == (f"Scan #{run.pk} resumed\n", 0)
+    assert ScanRun.objects.get().status == ScanRun.Status.RUNNING
+
+
+@pytest.mark.django_db
+def test_cluster_options_refuse_bad_input() -> None:
+    with pytest.raises(CommandError, match="No scan run yet"):
+        cluster("--status")
+    with pytest.raises(CommandError, match="No scan run #42"):
+        cluster("--cancel", "42")
+    with pytest.raises(CommandError, match="is not registered"):
+        cluster("--enqueue", "--model", "auth.User")
+    with pytest.raises(CommandError, match="Unknown model"):
+        cluster("--enqueue", "--model", "nope.Nothing")
+    with pytest.raises(CommandError, match="not allowed with argument"):
+        cluster("--enqueue", "--cancel", "1")
+    assert not ScanRun.objects.exists()

@@ -5,6 +5,7 @@ worker was killed is delivered again within seconds instead of the usual 90."""
 from __future__ import annotations
 
 import importlib
+import json
 import os
 
 _base = importlib.import_module(os.environ.get("IMAGEX_DEDUP_BASE_SETTINGS", "tests.settings"))
@@ -29,3 +30,9 @@ if os.environ.get("IMAGEX_DEDUP_CONN_MAX_AGE"):
     _database["CONN_MAX_AGE"] = int(os.environ["IMAGEX_DEDUP_CONN_MAX_AGE"])
     _database["CONN_HEALTH_CHECKS"] = True
 DATABASES = {"default": _database}
+
+# Options a fault test gives its children (JSON), over the base settings' IMAGEX_DEDUP.
+IMAGEX_DEDUP = {
+    **_base.IMAGEX_DEDUP,
+    **json.loads(os.environ.get("IMAGEX_DEDUP_OPTIONS", "{}")),
+}

@@ -13,6 +13,11 @@ Interrupted runs resume where they stopped: a stored record's ``checked_at`` is 
 its check ran (``tasks.mark_checked``, once per batch), so images stored but not yet checked are
 not current and are done again.
 
+With ``--enqueue`` the scan runs on the django-q2 cluster instead (``imagex_dedup.scan``): the
+command records a scan run, prints its id and returns; ``--status [ID]`` prints its progress
+(exit status 0 when finished, 3 while running), ``--cancel ID`` stops handing out its batches and
+``--resume ID`` hands out the rest again.
+
 The pool runs ``index.analyse`` rather than ``engine.fingerprint_many``: the index also stores
 each file's size, dimensions, format and content hash, which ``fingerprint_many`` does not return.
 """
@@ -24,25 +29,26 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from django.apps import apps
 from django.contrib.contenttypes.models import ContentType
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import models
 
-from imagex_dedup import engine
 from imagex_dedup.backends import get_backend
 from imagex_dedup.conf import dedup_settings
-from imagex_dedup.hook.registry import get_registration, registrations
 from imagex_dedup.hook.tasks import check_stored, mark_checked, record_batch
 from imagex_dedup.index.analysis import Analysis, analyse, portable_source
 from imagex_dedup.index.store import refresh_planner_statistics
-from imagex_dedup.models import ImageFingerprint
+from imagex_dedup.models import ImageFingerprint, ScanRun
+from imagex_dedup.scan.planning import cancel_run, resume_run, start_run
+from imagex_dedup.scan.progress import progress
+from imagex_dedup.scan.stages import is_current
+from imagex_dedup.scan.targets import Target, UnknownTarget, resolve
 
 T = TypeVar("T")
+STILL_RUNNING = 3  # exit status of --status while the run goes on
 
 
 class Progress:
@@ -138,63 +144,106 @@ class Command(BaseCommand):
             "--force", action="store_true", help="fingerprint and check every image again"
         )
         parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
+        cluster = parser.add_mutually_exclusive_group()
+        cluster.add_argument(
+            "--enqueue",
+            action="store_true",
+            help="scan on the django-q2 cluster: record a scan run, print its id and return",
+        )
+        cluster.add_argument(
+            "--status",
+            nargs="?",
+            type=int,
+            const=0,
+            metavar="ID",
+            help="progress of a cluster scan run (default: the latest); exit status 0 when "
+            "finished, 3 while running",
+        )
+        cluster.add_argument(
+            "--cancel", type=int, metavar="ID", help="stop handing out the batches of a run"
+        )
+        cluster.add_argument(
+            "--resume-run",
+            type=int,
+            metavar="ID",
+            help="hand out the remaining batches of a cancelled or stalled run again",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        if options["enqueue"]:
+            run = start_run(self._targets(options["model"]), force=options["force"])
+            self.stdout.write(f"Scan #{run.pk} enqueued: {', '.join(run.targets)}")
+        elif options["status"] is not None:
+            self._status(options["status"])
+        elif options["cancel"] is not None:
+            if not cancel_run(self._run(options["cancel"])):
+                raise CommandError(f"Scan #{options['cancel']} is not running")
+            self.stdout.write(f"Scan #{options['cancel']} cancelled")
+        elif options["resume_run"] is not None:
+            if not resume_run(self._run(options["resume_run"])):
+                raise CommandError(f"Scan #{options['resume_run']} is finished")
+            self.stdout.write(f"Scan #{options['resume_run']} resumed")
+        else:
+            self._scan_here(options)
+
+    @staticmethod
+    def _run(run_id: int) -> ScanRun:
+        run = ScanRun.objects.filter(pk=run_id).first() if run_id else ScanRun.objects.first()
+        if run is None:
+            raise CommandError(f"No scan run #{run_id}" if run_id else "No scan run yet")
+        return run
+
+    def _status(self, run_id: int) -> None:
+        report = progress(self._run(run_id))
+        self.stdout.write(report.line())
+        for message in report.messages:
+            self.stdout.write(f"  {message}")
+        if report.run.status == ScanRun.Status.RUNNING:
+            raise SystemExit(STILL_RUNNING)
+
+    def _scan_here(self, options: dict[str, Any]) -> None:
+        """The scan in this process, with a local pool."""
         if options["batch_size"] < 1 or options["workers"] < 1:
             raise CommandError("--batch-size and --workers must be at least 1")
         targets = self._targets(options["model"])
         totals = {"scanned": 0, "fingerprinted": 0, "errors": 0}
         self.stored_batches = 0
         with worker_pool(options["workers"]) as pool:
-            for model, field_name in targets:
-                progress = Progress(
+            for target in targets:
+                progress_line = Progress(
                     partial(self.stderr.write, ending=""),
-                    f"{model._meta.label}.{field_name}",
-                    self._queryset(model, field_name).count(),
+                    f"{target.model._meta.label}.{target.field_name}",
+                    target.images().count(),
                     enabled=not options["no_progress"],
                 )
-                batches = self._batches(model, field_name, options["batch_size"])
-                started = (self._start(b, field_name, options["force"], pool) for b in batches)
+                batches = self._batches(target, options["batch_size"])
+                started = (
+                    self._start(b, target.field_name, options["force"], pool) for b in batches
+                )
                 for batch in one_ahead(started):
                     done, errors = self._store_and_check(batch)
-                    progress.update(batch.size, done, errors)
+                    progress_line.update(batch.size, done, errors)
                     totals["scanned"] += batch.size
                     totals["fingerprinted"] += done
                     totals["errors"] += errors
-                progress.close()
+                progress_line.close()
         self.stdout.write(
             "Scanned {scanned} images: {fingerprinted} fingerprinted, {errors} errors.".format(
                 **totals
             )
         )
 
-    def _targets(self, labels: list[str] | None) -> list[tuple[type[models.Model], str]]:
-        if labels:
-            chosen = []
-            for label in labels:
-                try:
-                    model = apps.get_model(label)
-                except (LookupError, ValueError) as error:
-                    raise CommandError(f"Unknown model {label!r}: {error}") from error
-                registration = get_registration(model)
-                if registration is None:
-                    raise CommandError(f"{label} is not registered with imagex_dedup")
-                chosen.append(registration)
-        else:
-            chosen = list(registrations())
-        return [(r.model, field_name) for r in chosen for field_name in r.fields]
+    @staticmethod
+    def _targets(labels: list[str] | None) -> list[Target]:
+        try:
+            return resolve(labels)
+        except UnknownTarget as error:
+            raise CommandError(str(error)) from error
 
     @staticmethod
-    def _queryset(model: type[models.Model], field_name: str) -> models.QuerySet:
-        return model._default_manager.exclude(**{field_name: ""}).exclude(
-            **{f"{field_name}__isnull": True}
-        )
-
-    def _batches(
-        self, model: type[models.Model], field_name: str, size: int
-    ) -> Iterator[list[models.Model]]:
+    def _batches(target: Target, size: int) -> Iterator[list[models.Model]]:
         """Batches by primary-key range: each query starts after the last key seen."""
-        queryset = self._queryset(model, field_name).order_by("pk")
+        queryset = target.images().order_by("pk")
         batch = list(queryset[:size])
         while batch:
             yield batch
@@ -213,7 +262,7 @@ class Command(BaseCommand):
         todo = [
             obj
             for obj in batch
-            if force or not self._current(stored.get(str(obj.pk)), getattr(obj, field_name).name)
+            if force or not is_current(stored.get(str(obj.pk)), getattr(obj, field_name).name)
         ]
         return Started(
             content_type,
@@ -245,17 +294,6 @@ class Command(BaseCommand):
             check_stored(record, backend)
         mark_checked(records)
         return len(records), sum(1 for analysis in analyses if analysis.error)
-
-    @staticmethod
-    def _current(stored: tuple[str, int, str, datetime | None] | None, file_name: str) -> bool:
-        if stored is None:
-            return False
-        stored_name, version, error, checked_at = stored
-        return (
-            stored_name == file_name
-            and (version == engine.FINGERPRINT_VERSION or bool(error))
-            and checked_at is not None
-        )
 
     @staticmethod
     def _analyse(field_files: list[Any], pool: Executor | None) -> Iterator[Analysis]:
