@@ -206,6 +206,8 @@ def check_service_mount(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
     """W018: the service is not served at its mount without the slash (``urls.mount``)."""
     from django.urls import NoReverseMatch, Resolver404, resolve, reverse
 
+    if not getattr(settings, "ROOT_URLCONF", None):  # worker-only settings: nothing is served
+        return []
     try:
         bare = reverse("imagex_dedup:service").rstrip("/")
     except NoReverseMatch:  # the URLs are not mounted: a host that only uses the hook

@@ -105,3 +105,10 @@ def test_a_mount_without_the_slashless_service_is_reported() -> None:
         (warning,) = check_service_mount()
     assert warning.id == "imagex_dedup.W018"
     assert warning.msg.startswith("POST /imagex (without the slash) is not served")
+
+
+def test_worker_settings_without_a_urlconf_pass_the_mount_check(settings) -> None:
+    from imagex_dedup.checks import check_service_mount
+
+    del settings.ROOT_URLCONF
+    assert check_service_mount() == []

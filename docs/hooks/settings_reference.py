@@ -20,6 +20,7 @@ SECTIONS = {
     conf.SERVICE: "The detection service",
     conf.REVIEW: "Review and merge",
     conf.UPLOAD: "The check on upload",
+    conf.SCAN: "Library scans and self-healing",
     "imagex": "The veImageX backend",
 }
 MARKERS = {
