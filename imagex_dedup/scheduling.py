@@ -1,12 +1,14 @@
-"""Hand work to django-q2 once the surrounding transaction commits.
+"""Hand work to django-q2 once the surrounding transaction commits, and how long it may take.
 
 Tasks are named by dotted path and get plain arguments only (strings, numbers), so nothing is
 pickled but primitives and a worker never runs before the rows it needs are committed.
+:func:`lost_after` and :func:`batch_lease` say when a piece of work handed out counts as lost.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -56,3 +58,17 @@ def _send(func_path: str, args: tuple[Any, ...]) -> None:
 def enqueue(func_path: str, *args: Any, using: str = "default") -> None:
     """Queue ``func_path(*args)`` with django-q2 after the transaction on ``using`` commits."""
     transaction.on_commit(lambda: _send(func_path, args), using=using)
+
+
+def lost_after() -> timedelta:
+    """A task runs at most ``TASK_TIMEOUT`` seconds (django-q2 kills it then) and an
+    unacknowledged message of the ORM broker comes back after the cluster's ``retry``: work
+    not finished after both is lost (a popped Redis message never comes back)."""
+    from django_q.conf import Conf
+
+    return timedelta(seconds=dedup_settings.task_timeout + int(Conf.RETRY or 0))
+
+
+def batch_lease() -> timedelta:
+    """How long a claimed batch stays with its worker: the task's own timeout."""
+    return timedelta(seconds=dedup_settings.task_timeout)

@@ -24,7 +24,7 @@ from django.db.models.signals import ModelSignal, post_delete, post_init, post_s
 
 from imagex_dedup import scheduling
 from imagex_dedup.conf import dedup_settings
-from imagex_dedup.scan import outbox
+from imagex_dedup.hook import outbox
 
 logger = logging.getLogger(__name__)
 

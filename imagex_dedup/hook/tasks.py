@@ -17,11 +17,11 @@ from django.utils import timezone
 from imagex_dedup.backends import DetectionBackend, get_backend
 from imagex_dedup.db import write_transaction
 from imagex_dedup.groups import forget, remove_ref
+from imagex_dedup.hook import outbox
 from imagex_dedup.index.analysis import Analysis
+from imagex_dedup.index.handoff import analyse_stored
 from imagex_dedup.index.store import save_analyses
 from imagex_dedup.models import DuplicateGroup, DuplicateGroupMember, ImageFingerprint
-from imagex_dedup.scan import outbox
-from imagex_dedup.upload.handoff import analyse_stored
 
 logger = logging.getLogger(__name__)
 

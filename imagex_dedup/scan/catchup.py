@@ -21,11 +21,11 @@ from django.utils import timezone
 
 from imagex_dedup import scheduling
 from imagex_dedup.conf import dedup_settings
+from imagex_dedup.hook import outbox
 from imagex_dedup.hook.handlers import CHECK_TASK as HOOK_CHECK_TASK
 from imagex_dedup.models import PendingCheck, ScanBatch, ScanRun
-from imagex_dedup.scan import outbox
 from imagex_dedup.scan.handout import PLAN_TASK, Stage, finish_if_done, seed
-from imagex_dedup.scan.leases import lost_after
+from imagex_dedup.scheduling import lost_after
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from django.utils import timezone
 from imagex_dedup import scheduling
 from imagex_dedup.db import write_transaction
 from imagex_dedup.models import ScanBatch, ScanRun
-from imagex_dedup.scan.leases import batch_lease
+from imagex_dedup.scheduling import batch_lease
 
 logger = logging.getLogger(__name__)
 

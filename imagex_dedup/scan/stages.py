@@ -28,11 +28,11 @@ from django.utils import timezone
 from imagex_dedup import engine, scheduling
 from imagex_dedup.backends import get_backend
 from imagex_dedup.db import refresh_connections
+from imagex_dedup.hook import outbox
 from imagex_dedup.hook.tasks import check_stored, mark_checked, record_batch
 from imagex_dedup.index.analysis import analyse_field_file
 from imagex_dedup.index.store import refresh_planner_statistics
 from imagex_dedup.models import ImageFingerprint, ScanBatch, ScanRun
-from imagex_dedup.scan import outbox
 from imagex_dedup.scan.handout import (
     CHECK_TASK,
     FINGERPRINT_TASK,

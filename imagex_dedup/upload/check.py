@@ -3,7 +3,7 @@
 :func:`check_upload` fingerprints the file with the site's limits, looks the fingerprint up in
 the index at the host's similarity, and returns an :class:`UploadCheck`: the matches (host
 objects that still exist, best first) and the analysis. The analysis is also handed to the save
-hook (:mod:`imagex_dedup.upload.handoff`), so the worker that stores the saved image does not
+hook (:mod:`imagex_dedup.index.handoff`), so the worker that stores the saved image does not
 decode it again.
 
 A check that cannot run (a file it cannot read or decode, a database error) never stops a save:
@@ -25,11 +25,11 @@ from django.urls import NoReverseMatch, reverse
 from imagex_dedup.conf import dedup_settings
 from imagex_dedup.engine.similarity import display_score, parse_similarity
 from imagex_dedup.hook.registry import get_registration
+from imagex_dedup.index import handoff
 from imagex_dedup.index.analysis import Analysis, analyse
 from imagex_dedup.index.lookup import find_similar
 from imagex_dedup.models import ImageFingerprint
 from imagex_dedup.review.perms import can_view_host
-from imagex_dedup.upload import handoff
 
 logger = logging.getLogger(__name__)
 

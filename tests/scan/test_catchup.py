@@ -12,11 +12,12 @@ from django.utils import timezone
 from django_q.brokers import get_broker
 from django_q.conf import Conf
 
+from imagex_dedup.hook import outbox
 from imagex_dedup.hook.tasks import check_object
 from imagex_dedup.models import ImageFingerprint, PendingCheck, ScanBatch, ScanRun
-from imagex_dedup.scan import catchup, outbox, stages
-from imagex_dedup.scan.leases import lost_after
+from imagex_dedup.scan import catchup, stages
 from imagex_dedup.scan.planning import plan_run
+from imagex_dedup.scheduling import lost_after
 from tests.support.hook import jpeg, upload
 from tests.support.library import make_library, open_groups
 from tests.testapp.models import Photo

@@ -14,6 +14,6 @@ LOGGING = {
     **_base.LOGGING,
     "loggers": {
         **_base.LOGGING["loggers"],
-        "imagex_dedup.upload.handoff": {"handlers": ["console"], "level": "DEBUG"},
+        "imagex_dedup.index.handoff": {"handlers": ["console"], "level": "DEBUG"},
     },
 }

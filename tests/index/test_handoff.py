@@ -7,8 +7,9 @@ import logging
 import pytest
 from django.core.files.base import ContentFile
 
+from imagex_dedup.index import handoff
 from imagex_dedup.models import DuplicateGroup, ImageFingerprint
-from imagex_dedup.upload import check_upload, handoff
+from imagex_dedup.upload import check_upload
 from tests.support.hook import jpeg
 from tests.testapp.models import Photo
 

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from imagex_dedup.models import PendingCheck
-from imagex_dedup.scan.leases import lost_after
+from imagex_dedup.scheduling import lost_after
 
 
 def note_saved(content_type_id: int, object_id: str, field_name: str, using: str) -> None:
