@@ -165,19 +165,24 @@ def recheck_groups(
     messages.success(request, ngettext("%d check queued.", "%d checks queued.", count) % count)
 
 
+def undo_with_message(request: HttpRequest, log: MergeLog) -> None:
+    """Undo one merge and tell the person how it went (the list action and the undo page)."""
+    try:
+        merge.undo_merge(log, user=request.user)
+    except merge.MergeConflict as exc:
+        messages.error(
+            request, _("Merge #%(pk)s was not undone: %(why)s") % {"pk": log.pk, "why": exc}
+        )
+    else:
+        messages.success(request, undone_message(log))
+
+
 @admin.action(description=_("Undo selected merges"), permissions=["merge"])
 def undo_merges(
     modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet[MergeLog]
 ) -> None:
     for log in queryset:
-        try:
-            merge.undo_merge(log, user=request.user)
-        except merge.MergeConflict as exc:
-            messages.error(
-                request, _("Merge #%(pk)s was not undone: %(why)s") % {"pk": log.pk, "why": exc}
-            )
-        else:
-            messages.success(request, undone_message(log))
+        undo_with_message(request, log)
 
 
 def undone_message(log: MergeLog) -> str:

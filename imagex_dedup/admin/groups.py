@@ -25,7 +25,7 @@ from imagex_dedup.admin.actions import (
     recheck_groups,
     run_merges,
     undo_merges,
-    undone_message,
+    undo_with_message,
 )
 from imagex_dedup.admin.base import ReadOnlyAdmin
 from imagex_dedup.admin.cards import build_review, group_title, summarize_log
@@ -343,14 +343,7 @@ class MergeLogAdmin(ReadOnlyAdmin):
             raise PermissionDenied
         log = self._log(request, pk)
         if request.method == "POST" and request.POST.get("post") == "yes":
-            try:
-                merge.undo_merge(log, user=request.user)
-            except merge.MergeConflict as exc:
-                messages.error(
-                    request, _("Merge #%(pk)s was not undone: %(why)s") % {"pk": log.pk, "why": exc}
-                )
-            else:
-                messages.success(request, undone_message(log))
+            undo_with_message(request, log)
             if log.group_id is not None:
                 return HttpResponseRedirect(
                     reverse("admin:imagex_dedup_duplicategroup_change", args=[log.group_id])
