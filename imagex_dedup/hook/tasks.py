@@ -100,8 +100,9 @@ def check_object(app_label: str, model_name: str, pk: str, field_name: str) -> N
     """Fingerprint one host image, store it in the index, and look for its duplicates.
 
     A deleted object or an emptied field forgets the image instead. An image the upload check
-    fingerprinted is not decoded again (:func:`upload.handoff.analyse_stored`). Either way the
-    image's pending-check row (``scan.outbox``) goes, unless a later save wrote it again.
+    fingerprinted is not decoded again (:func:`imagex_dedup.index.handoff.analyse_stored`).
+    Either way the image's pending-check row (``hook.outbox``) goes, unless a later save wrote
+    it again.
     """
     started = time.monotonic()
     saved_before = timezone.now()  # a save after this keeps its pending-check row

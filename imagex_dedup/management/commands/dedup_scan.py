@@ -16,7 +16,7 @@ not current and are done again.
 With ``--enqueue`` the scan runs on the django-q2 cluster instead (``imagex_dedup.scan``): the
 command records a scan run, prints its id and returns; ``--status [ID]`` prints its progress
 (exit status 0 when finished, 3 while running), ``--cancel ID`` stops handing out its batches and
-``--resume ID`` hands out the rest again.
+``--resume-run ID`` hands out the rest again.
 
 The pool runs ``index.analyse`` rather than ``engine.fingerprint_many``: the index also stores
 each file's size, dimensions, format and content hash, which ``fingerprint_many`` does not return.
