@@ -143,8 +143,9 @@ class DedupSettings:
     models: Setting[dict[str, Any]] = _spec(
         "MODELS",
         {},
-        'Host models to watch: `{"app_label.Model": "field"}` or '
-        '`{"app_label.Model": ["f1", "f2"]}`.',
+        'Host models to watch: `{"app_label.Model": "field"}`, '
+        '`{"app_label.Model": ["f1", "f2"]}`, or with options '
+        '`{"app_label.Model": {"field": "image", "upload_check": "block"}}`.',
         HOOK,
         types=(object,),  # its shapes have their own checks, E003-E007
     )
