@@ -42,7 +42,7 @@ padded on every side was stored. These extra kinds are cheaper than the first tw
 (a pair that scores through them is within a few bits, so a segment is usually clean, and
 radius-1 probes would add 25 keys per segment and as many random hits for little recall), and
 the masked and tilted windows cut by the round-robin partition alone (the second partition
-would add a quarter more key rows and random hits for under one point of recall).
+would add a quarter more key rows and more random hits for little recall).
 bench/bench_accuracy.py measures the recall on pairs scoring >= 0.84 and bench/bench_index.py
 the look-up cost (docs/benchmarks/).
 
@@ -51,7 +51,7 @@ one space and partition, each a random hit with probability ``25 / 2**24`` per s
 radius-1 probe and ``1 / 2**24`` for an as-is one. Counting each stored hash once per partition
 it is cut by (26 in space 0), with uniformly distributed bits a look-up in a 1M-image index
 returns ~2,700 candidates (``1e6 * 4 * (16 * 25 * 26 + 40 * 26 + 32) / 2**24``; the radius-1
-probes of the full hash and 5 % window alone, against its full hash and windows alone, ~1,900);
+probes of the full hash and 5 % window alone, against its full hash and windows alone, ~2,100);
 real photos skew the low frequencies, so expect more. One partition of 7 segments of 14 bits (an
 earlier design) returned ~50k.
 """
