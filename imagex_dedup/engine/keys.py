@@ -4,32 +4,56 @@ The 99 low-frequency bits of a hash (10x10 DCT signs without DC), in order of fr
 into segments; a key is a segment's value tagged with its position: ``key = position << bits |
 value``. Database keys use two *partitions* of 96 of the 99 bits, each into :data:`SEGMENTS` = 4
 segments of :data:`SEGMENT_BITS` = 24 bits: the bits dealt round-robin (each segment spans all
-frequencies) and the bits in frequency blocks (each segment one band). A key's position counts
-over both partitions, so keys are ints below ``8 * 2**24`` = 2**27, well inside [0, 2**62).
+frequencies, positions 0-3) and the bits in frequency blocks (each segment one band, positions
+4-7). A *space* tag above the position keeps apart hashes that scoring never compares: space 0
+holds the hashes compared with each other across kinds (full-hash low frequencies, windows,
+tilted windows), spaces 1-4 the masked window that leaves out the top, bottom, left or right
+band (scoring compares a masked window only with the other picture's masked window of the side
+it lines up with). Keys are ints below ``5 << 27``, well inside [0, 2**62).
 
-* :func:`index_keys` (stored with the fingerprint): the segments of the full hash's low
-  frequencies and of every window hash, in the stored orientation: at most 80 rows.
-* :func:`query_keys` (looked up for a new image): the segments of its full hash's low
-  frequencies and of its centred window, in all 8 dihedral orientations, each as is and with any
-  one of its 24 bits flipped (radius-1 multi-probe): at most ``16 * 8 * 25`` = 3,200 keys, each
-  an exact match in the ``(key, fingerprint)`` index.
+* :func:`index_keys` (stored with the fingerprint), in the stored orientation: the segments of
+  the full hash's low frequencies and of every window hash, in both partitions; the round-robin
+  segments of the tilted windows (space 0) and of each masked window (its side's space): at
+  most ``11 * 8 + 8 * 4`` = 120 rows.
+* :func:`query_keys` (looked up for a new image), in all 8 dihedral orientations: the segments
+  of its full hash's low frequencies and of its 5 % centred window, each as is and with any one
+  of its 24 bits flipped (radius-1 multi-probe: ``16 * 8 * 25`` = 3,200 keys); the segments of
+  its 10 % centred window and of its tilted windows, as is (``5 * 8 * 8`` = 320 keys); the
+  round-robin segments of each masked window, as is, in the space of the side it lines up with
+  in that orientation (``4 * 8 * 4`` = 128 keys): at most 3,648 keys, each an exact match in the
+  ``(key, fingerprint)`` index.
 
-Recall guarantee (pigeonhole): if the new image's full-hash low frequencies or centred window, in
-some dihedral orientation, differ in at most ``2 * SEGMENTS - 1`` = 7 of the 96 bits from the
-stored image's full-hash low frequencies or from any of its window hashes, one segment of each
-partition differs in at most one bit and the pair shares a key. Pairs further apart are still
-found when their differences leave one segment of either partition within one bit (e.g.
-differences spread over all bands leave a band almost clean; differences packed in a band leave
-a round-robin segment almost clean): the second partition lifts the recall on real photos from
-93.7 % to 97.6 % (bench/bench_accuracy.py, pairs scoring >= 0.84; bench/README.md). The centred
-window finds an original *after* its crop was stored (the original's centre lines up with the
-crop better than its whole picture does).
+Recall guarantee (pigeonhole): if the new image's full-hash low frequencies or 5 % centred
+window, in some dihedral orientation, differ in at most ``2 * SEGMENTS - 1`` = 7 of the 96 bits
+from the stored image's full-hash low frequencies or from any of its window or tilted window
+hashes, one segment of a partition (of each, but the tilted windows are cut by one) differs in
+at most one bit and the pair shares a key. Pairs further apart are still found when their
+differences leave one segment of either partition within one bit (differences spread over all
+bands leave a band almost clean; differences packed in a band leave a round-robin segment almost
+clean), or, for the as-is probes, one segment clean.
 
-Cost at scale: a stored image meets a lookup through ``16 * 10`` (query hash, stored hash)
-pairings per partition, each a random hit with probability ``4 * 25 / 2**24``, so with uniformly
-distributed bits a lookup in a 1M-image index returns ~1,900 candidates (``1e6 * 2 * 160 *
-6e-6``) for 3,200 index probes; real photos skew the low frequencies, so expect more. One
-partition of 7 segments of 14 bits (the previous design) returned ~50k.
+Why the masked and tilted windows. A caption box, a logo or a banner near one side changes the
+whole picture's hash and every window's, but not the masked window that leaves that side out:
+such a pair scores through the masked kind alone, so only masked keys can find it. A tilted copy
+lines up with the other picture's tilted centred window, whichever of the two is stored: the
+stored tilted windows meet a straight new image's radius-1 probes, the probed tilted windows
+meet a straight stored image's keys. The 10 % centred window finds an original after a copy
+padded on every side was stored. These extra kinds are cheaper than the first two: probed as is
+(a pair that scores through them is within a few bits, so a segment is usually clean, and
+radius-1 probes would add 25 keys per segment and as many random hits for little recall), and
+the masked and tilted windows cut by the round-robin partition alone (the second partition
+would add a quarter more key rows and more random hits for little recall).
+bench/bench_accuracy.py measures the recall on pairs scoring >= 0.84 and bench/bench_index.py
+the look-up cost (docs/benchmarks/).
+
+Cost at scale: a stored image meets a look-up through its (query hash, stored hash) pairings of
+one space and partition, each a random hit with probability ``25 / 2**24`` per segment for a
+radius-1 probe and ``1 / 2**24`` for an as-is one. Counting each stored hash once per partition
+it is cut by (26 in space 0), with uniformly distributed bits a look-up in a 1M-image index
+returns ~2,700 candidates (``1e6 * 4 * (16 * 25 * 26 + 40 * 26 + 32) / 2**24``; the radius-1
+probes of the full hash and 5 % window alone, against its full hash and windows alone, ~2,100);
+real photos skew the low frequencies, so expect more. One partition of 7 segments of 14 bits (an
+earlier design) returned ~50k.
 """
 
 from __future__ import annotations
@@ -39,8 +63,15 @@ from functools import cache
 
 import numpy as np
 
-from imagex_dedup.engine.fingerprint import WINDOW_SIDE, Fingerprint
-from imagex_dedup.engine.scoring import Prepared, orient_regions, prepare
+from imagex_dedup.engine.fingerprint import (
+    CENTRED_WINDOWS,
+    MASKED,
+    REGIONS,
+    WINDOW_SIDE,
+    WINDOWS,
+    Fingerprint,
+)
+from imagex_dedup.engine.scoring import MASKED_SIDES, Prepared, orient_regions, prepare
 
 SEGMENTS = 4
 SEGMENT_BITS = 24
@@ -95,13 +126,33 @@ _PARTITIONS = np.concatenate(
 """Both partitions as one (2 * SEGMENTS, SEGMENT_BITS) array: positions 0-3, then 4-7."""
 PROBE_FLIPS = np.concatenate([[0], np.int64(1) << np.arange(SEGMENT_BITS, dtype=np.int64)])
 """XOR masks of a radius-1 probe: the segment as is, then with each of its bits flipped."""
+_ROUND_ROBIN = _PARTITIONS[:SEGMENTS]
+"""The first partition alone (positions 0-3): the one the masked and tilted windows are cut by."""
+
+
+_SPACE_SHIFT = SEGMENT_BITS + 3
+"""A key's space tag sits above its 3 position bits (8 positions over both partitions)."""
+_MASKED_SPACES = np.arange(1, len(MASKED) + 1, dtype=np.int64) << _SPACE_SHIFT
+"""Space tag of each masked window (top, bottom, left, right), as added to its keys."""
+_MASKED_REGIONS = slice(len(WINDOWS), len(WINDOWS) + len(MASKED))
+_TILTED_REGIONS = slice(len(WINDOWS) + len(MASKED), REGIONS)
 
 
 def stored_keys(prepared: Prepared) -> np.ndarray:
-    """(n, 10 * 2 * SEGMENTS) database keys of many fingerprints, with repeats: the keys of
+    """(n, (11 * 2 + 8) * SEGMENTS) database keys of many fingerprints, with repeats: the keys of
     :func:`index_keys`, vectorised for bulk loads (``prepare(..., oriented=False)`` suffices)."""
-    hashes = np.concatenate([prepared.low[:, :1], prepared.windows], axis=1)
-    return segment_keys(hashes, _PARTITIONS).reshape(len(hashes), -1)
+    n = len(prepared)
+    aligned = np.concatenate([prepared.low[:, :1], prepared.windows], axis=1)
+    tilted = segment_keys(prepared.regions[:, _TILTED_REGIONS], _ROUND_ROBIN)
+    masked = segment_keys(prepared.regions[:, _MASKED_REGIONS], _ROUND_ROBIN)
+    return np.concatenate(
+        [
+            segment_keys(aligned, _PARTITIONS).reshape(n, -1),
+            tilted.reshape(n, -1),
+            (masked + _MASKED_SPACES[:, None]).reshape(n, -1),
+        ],
+        axis=1,
+    )
 
 
 def index_keys(fp: Fingerprint | bytes) -> list[int]:
@@ -119,5 +170,18 @@ def index_keys_many(fps: Sequence[Fingerprint | bytes]) -> list[list[int]]:
 def query_keys(fp: Fingerprint | bytes) -> list[int]:
     """Keys to look up for a new fingerprint, covering flips and rotations (sorted, unique)."""
     prepared = prepare([fp])
-    hashes = np.concatenate([prepared.low[0], orient_regions(prepared.windows[:, :1])[0, :, 0]])
-    return np.unique(segment_keys(hashes, _PARTITIONS)[..., None] ^ PROBE_FLIPS).tolist()
+    oriented = orient_regions(prepared.regions)[0]  # (8, REGIONS, 2)
+    near = np.concatenate([prepared.low[0], oriented[:, 0]])  # radius-1 probes
+    plain = np.concatenate(
+        [oriented[:, 1:CENTRED_WINDOWS], oriented[:, _TILTED_REGIONS]], axis=1
+    )  # as-is probes, space 0
+    masked = segment_keys(oriented[:, _MASKED_REGIONS], _ROUND_ROBIN)  # (8, masked, 4)
+    return np.unique(
+        np.concatenate(
+            [
+                (segment_keys(near, _PARTITIONS)[..., None] ^ PROBE_FLIPS).ravel(),
+                segment_keys(plain, _PARTITIONS).ravel(),
+                (masked + _MASKED_SPACES[MASKED_SIDES][..., None]).ravel(),
+            ]
+        )
+    ).tolist()

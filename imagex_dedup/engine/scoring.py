@@ -147,7 +147,9 @@ def _masked_sides() -> np.ndarray:
 _FULL_PERMS, _FULL_MASKS = _dihedral(FULL_SIDE)
 _WINDOW_PERMS, _WINDOW_MASKS = _dihedral(WINDOW_SIDE)
 _GRID_PERMS = _grid_perms()
-_MASKED_SIDES = _masked_sides()
+MASKED_SIDES = _masked_sides()
+"""(8, len(MASKED)): the masked window of the other picture that masked window m of a picture
+in orientation o is compared with (``MASKED_SIDES[o, m]``); the database keys tag by it."""
 _LOW_INDEX = (np.arange(WINDOW_SIDE)[:, None] * FULL_SIDE + np.arange(WINDOW_SIDE)).ravel()
 """Positions of the 10x10 lowest frequencies inside the 16x16 full hash bits."""
 
@@ -288,7 +290,7 @@ def _region_distances(
     ab = popcount(a.low[ia][:, :, None] ^ b_regions[:, None, : len(WINDOWS)]).min(axis=1)
     ba = popcount(b_low[:, :, None] ^ a_regions[:, :, : len(WINDOWS)]).min(axis=1)
     windows = np.minimum(ab, ba)
-    b_masked = b_regions[:, _MASKED][:, _MASKED_SIDES]  # (k, 8, masked, 2)
+    b_masked = b_regions[:, _MASKED][:, MASKED_SIDES]  # (k, 8, masked, 2)
     masked = popcount(a_regions[:, :, _MASKED] ^ b_masked).min(axis=(1, 2))
     # tilted centred windows of one side against the other's low frequencies and centred windows
     b_plain = np.concatenate([b_low, b_regions[:, :CENTRED_WINDOWS]], axis=1)  # (k, 3, 2)

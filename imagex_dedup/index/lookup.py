@@ -75,11 +75,11 @@ def candidates(
 ) -> list[tuple[int, bytes]]:
     """``(pk, fingerprint bytes)`` of the stored fingerprints sharing a key with a new one.
 
-    One statement: the distinct fingerprint ids under the ~3,200 radius-1 probes of
+    One statement: the distinct fingerprint ids under the ~3,600 probes of
     ``engine.query_keys`` (exact matches read from the ``(key, fingerprint)`` index alone; the
     keys sent as one parameter, :class:`InOneParameter`), run once as a subquery
     (:class:`InSubqueryOnce`), then those rows' bytes by primary key. With 24-bit segments
-    random hits are few (~1,900 at 1M uniform fingerprints, ``engine.keys``), so all are scored.
+    random hits are few (~2,700 at 1M uniform fingerprints, ``engine.keys``), so all are scored.
     ``exclude`` leaves out every field of that record's host object (an object never duplicates
     itself).
     """

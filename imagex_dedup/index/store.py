@@ -1,6 +1,6 @@
 """Store: write analyses as ``ImageFingerprint`` rows with their index keys.
 
-Each stored fingerprint gets a few dozen ``ImageFingerprintKey`` rows (``engine.index_keys``),
+Each stored fingerprint gets about a hundred ``ImageFingerprintKey`` rows (``engine.index_keys``),
 which :mod:`imagex_dedup.index.lookup` probes.
 """
 

@@ -6,13 +6,24 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from imagex_dedup.engine import (
+    DEFAULT_SIMILARITY,
     Fingerprint,
+    compare,
     fingerprint_image,
     index_keys,
     index_keys_many,
     query_keys,
 )
-from imagex_dedup.engine.fingerprint import FULL_BYTES, FULL_SIDE, WINDOW_SIDE, WINDOWS
+from imagex_dedup.engine.fingerprint import (
+    CENTRED_WINDOWS,
+    FULL_BYTES,
+    FULL_SIDE,
+    MASKED,
+    TILTS,
+    WINDOW_BYTES,
+    WINDOW_SIDE,
+    WINDOWS,
+)
 from imagex_dedup.engine.keys import PROBE_FLIPS, SEGMENTS
 from tests.engine.conftest import photo
 from tests.engine.strategies import fingerprints
@@ -24,8 +35,12 @@ def test_keys_are_small_ints_in_range_and_few(fp: Fingerprint) -> None:
     index, query = index_keys(fp), query_keys(fp)
     assert all(isinstance(k, int) and 0 <= k < 2**62 for k in index + query)
     assert index == sorted(set(index)) and query == sorted(set(query))
-    assert len(index) <= (1 + len(WINDOWS)) * 2 * SEGMENTS  # (full + windows) x 2 partitions
-    assert len(query) <= 16 * 2 * SEGMENTS * len(PROBE_FLIPS) <= 3200
+    extra = len(MASKED) + len(TILTS) * CENTRED_WINDOWS  # cut by one partition
+    assert len(index) <= (1 + len(WINDOWS)) * 2 * SEGMENTS + extra * SEGMENTS <= 120
+    radius_one = 16 * 2 * SEGMENTS * len(PROBE_FLIPS)  # full + 5 % window, 8 orientations
+    as_is = 8 * (CENTRED_WINDOWS - 1 + len(TILTS) * CENTRED_WINDOWS) * 2 * SEGMENTS
+    masked = 8 * len(MASKED) * SEGMENTS
+    assert len(query) <= radius_one + as_is + masked <= 3648
 
 
 @given(fingerprints)
@@ -75,3 +90,56 @@ def test_near_duplicates_share_a_key(transform: str) -> None:
     a = fingerprint_image(original)
     b = fingerprint_image(make_variant(original, transform, seed=5))
     assert set(query_keys(b)) & set(index_keys(a))
+
+
+def _with_region(fp: Fingerprint, region: int, donor: Fingerprint, source: int) -> Fingerprint:
+    """``fp`` with its region hash ``region`` replaced by ``donor``'s region ``source``."""
+    data, start = bytearray(fp.to_bytes()), 1 + FULL_BYTES
+
+    def span(index: int) -> slice:
+        return slice(start + index * WINDOW_BYTES, start + (index + 1) * WINDOW_BYTES)
+
+    data[span(region)] = donor.to_bytes()[span(source)]
+    return Fingerprint.from_bytes(bytes(data))
+
+
+@given(fingerprints, fingerprints, st.integers(0, len(MASKED) - 1))
+def test_a_shared_masked_window_shares_a_key_whatever_else_differs(
+    a: Fingerprint, b: Fingerprint, side: int
+) -> None:
+    """Two pictures alike only outside one side's band (a caption box or a logo on that side
+    of one of them) are found through the masked window, in either insertion order."""
+    b = _with_region(b, len(WINDOWS) + side, a, len(WINDOWS) + side)
+    assert set(query_keys(b)) & set(index_keys(a))
+    assert set(query_keys(a)) & set(index_keys(b))
+
+
+@given(fingerprints, fingerprints, st.integers(0, len(TILTS) * CENTRED_WINDOWS - 1))
+def test_a_tilted_window_matching_the_other_picture_shares_a_key(
+    a: Fingerprint, b: Fingerprint, tilted: int
+) -> None:
+    """A tilted copy's tilted window lines up with the original's centred window while all its
+    other hashes differ: whichever of the two is stored, the other finds it."""
+    b = _with_region(b, len(WINDOWS) + len(MASKED) + tilted, a, 0)
+    assert set(query_keys(b)) & set(index_keys(a))
+    assert set(query_keys(a)) & set(index_keys(b))
+
+
+@pytest.mark.parametrize(
+    ("name", "transform", "seed"),
+    [
+        ("flower2.jpg", "caption", 4),  # the caption box hides what the other kinds see
+        ("flower.jpg", "caption", 0),
+        ("flower2.jpg", "tilt_black", 1),  # -4.3 degrees, black corners
+        ("flower2.jpg", "rotate_small", 4),
+    ],
+)
+def test_caption_and_tilt_copies_share_a_key_with_the_original(
+    name: str, transform: str, seed: int
+) -> None:
+    """Copies found only through the masked or tilted windows, in both insertion orders."""
+    original = fingerprint_image(photo(name))
+    copy = fingerprint_image(make_variant(photo(name), transform, seed=seed))
+    assert compare(original, copy) >= DEFAULT_SIMILARITY
+    assert set(query_keys(copy)) & set(index_keys(original))
+    assert set(query_keys(original)) & set(index_keys(copy))
