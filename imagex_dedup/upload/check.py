@@ -61,6 +61,11 @@ class UploadMatch:
     def shown_score(self) -> float:
         return display_score(self.score)
 
+    @property
+    def percent(self) -> float:
+        """The shown score as a percentage, for templates ("93% similar")."""
+        return self.shown_score * 100
+
     def admin_url(self, site_name: str = "admin") -> str | None:
         """The host object's change page on the admin site ``site_name`` (``None`` when its
         model is not in that admin)."""

@@ -22,13 +22,16 @@ from wagtail.images.views import images, multiple
 from wagtail.images.views.chooser import ImageUploadView
 from wagtail.permissions import policy_registry
 
-from imagex_dedup.contrib.wagtail.upload import Match, check_upload
+from imagex_dedup.upload import UploadMatch, check_upload
 
 
-def near_matches(image: Any, user: Any) -> list[Match]:
-    """Images near the just-uploaded ``image`` that ``user`` may choose, best first."""
+def near_matches(image: Any, user: Any) -> list[UploadMatch]:
+    """Images near the just-uploaded ``image`` that ``user`` may choose, best first: the shared
+    upload check, kept to the site's image model (the library may hold other host models)."""
+    model = type(image)._meta.concrete_model
     with image.open_file() as stream:
-        matches = check_upload(stream, model=type(image), exclude=[image]).matches
+        found = check_upload(stream, model=model, exclude=image).matches
+    matches = [m for m in found if isinstance(m.object, model)]
     policy = policy_registry.get_by_type(type(image))
     allowed = policy.instances_user_has_permission_for(user, "choose")
     ids = set(allowed.filter(pk__in=[m.object.pk for m in matches]).values_list("pk", flat=True))

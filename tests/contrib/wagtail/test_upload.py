@@ -13,10 +13,12 @@ from django.urls import reverse
 from wagtail.images import get_image_model
 from wagtail.models import Collection, GroupCollectionPermission
 
-from imagex_dedup.contrib.wagtail.upload import check_upload
+from imagex_dedup.contrib.wagtail.views import near_matches
+from imagex_dedup.upload import check_upload
 from tests.contrib.conftest import index
 from tests.contrib.wagtail.conftest import make_image
-from tests.support.review import encode
+from tests.support.review import encode, make_photo
+from tests.testapp.models import Photo
 
 pytestmark = pytest.mark.django_db
 
@@ -39,8 +41,18 @@ def different() -> SimpleUploadedFile:
 def test_check_upload_finds_the_near_copy_only(keeper) -> None:
     (match,) = check_upload(near_copy(), model=get_image_model()).matches
     assert match.object == keeper and 0.84 <= match.score <= 1
+    assert match.percent == match.shown_score * 100
     assert not check_upload(different(), model=get_image_model()).matches
     assert not check_upload(near_copy(), model=get_image_model(), exclude=[keeper]).matches
+
+
+def test_only_images_of_the_image_model_are_offered(keeper, admin_user) -> None:
+    """The library also holds other host models; Wagtail's choices are images only."""
+    photo = make_photo("same picture", "flower.jpg", width=320)
+    index(photo, field="image")
+    new = make_image("new", width=240)
+    assert {m.object for m in check_upload(new.file, model=Photo).matches} == {photo, keeper}
+    assert [m.object for m in near_matches(new, admin_user)] == [keeper]
 
 
 def test_single_upload_of_a_near_copy_leads_to_the_review_page(keeper, admin_client) -> None:
