@@ -78,11 +78,7 @@ def wait_for_images(page, selector: str) -> None:
 
 def test_review_and_merge_in_the_admin(browser_page, live_server, review_group, tmp_path):
     page = browser_page
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "pw")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#site-name")
+    login(page, live_server)
 
     page.goto(f"{live_server.url}/admin/imagex_dedup/duplicategroup/")
     thumbs = page.locator("img.imagex-thumb")

@@ -13,7 +13,11 @@ from pathlib import Path
 import pytest
 
 from imagex_dedup.models import ImageFingerprint
-from tests.admin.test_browser import browser_page, wait_for_images  # noqa: F401  (a fixture)
+from tests.admin.test_browser import (  # noqa: F401  (browser_page: a fixture)
+    browser_page,
+    login,
+    wait_for_images,
+)
 from tests.support.hook import jpeg
 from tests.testapp.models import Photo
 
@@ -35,11 +39,7 @@ def test_the_admin_warns_and_saves_anyway(
     resized = tmp_path / "frangipani-small.jpg"
     resized.write_bytes(jpeg("flower.jpg", scale=0.6, quality=60))
     page = browser_page
-    page.goto(f"{live_server.url}/admin/login/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "pw")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#site-name")
+    login(page, live_server)
 
     page.goto(f"{live_server.url}/admin/testapp/photo/add/")
     page.fill("#id_title", "Frangipani again")
