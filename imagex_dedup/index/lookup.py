@@ -7,11 +7,9 @@ those candidates with ``engine.compare_many``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
-from django.db import connections, models, transaction
+from django.db import models
 from django.db.models import lookups
 
 from imagex_dedup import engine
@@ -28,13 +26,20 @@ class _InFallback(models.Lookup):
 
 
 class InOneParameter(_InFallback):
-    """``column IN values`` with the values sent as one parameter: ``= ANY(array)`` on
-    PostgreSQL, ``IN (SELECT value FROM json_each(json))`` on SQLite, a plain ``IN`` elsewhere.
+    """``column IN values`` with the values sent as one parameter: on PostgreSQL an array read
+    once by an InitPlan, ``= ANY(ARRAY(SELECT unnest(array)))``; on SQLite
+    ``IN (SELECT value FROM json_each(json))``; a plain ``IN`` elsewhere.
 
     A look-up lists thousands of values (every probe key); as many placeholders cost Django's
     compiler and the database's parser several times more than one parameter (measured in the docs'
-    index look-up benchmark). Used as a filter expression, ``InOneParameter(F("key"), keys)``, not
-    registered on a field.
+    index look-up benchmark). On PostgreSQL the array is hidden from the planner on purpose: given
+    the constant, it estimates every value against the column's statistics (~1 ms of planning for
+    3,600 keys) and prices the probes as thousands of random page reads, which beat a scan of the
+    key table only with ``random_page_cost`` near 1 and good statistics. Given an InitPlan's
+    result it plans a handful of probes and reads the ``(key, fingerprint)`` index at the server's
+    own costs; execution is the same index scan, the array sorted once (docs' index look-up
+    benchmark). Used as a filter expression, ``InOneParameter(F("key"), keys)``, not registered on
+    a field.
     """
 
     lookup_name = "in_one_parameter"
@@ -44,7 +49,7 @@ class InOneParameter(_InFallback):
         # this join. The values are ints, so the text is well-formed.
         lhs, params = self.process_lhs(compiler, connection)
         array = "{" + ",".join(str(int(value)) for value in self.rhs) + "}"
-        return f"{lhs} = ANY(%s::bigint[])", [*params, array]
+        return f"{lhs} = ANY(ARRAY(SELECT unnest(%s::bigint[])))", [*params, array]
 
     def as_sqlite(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, params = self.process_lhs(compiler, connection)
@@ -70,19 +75,11 @@ class InSubqueryOnce(_InFallback):
         return f"{lhs} = ANY(ARRAY{rhs})", [*lhs_params, *rhs_params]
 
 
-def candidates(
+def candidate_rows(
     fingerprint: engine.Fingerprint, *, exclude: ImageFingerprint | None = None
-) -> list[tuple[int, bytes]]:
-    """``(pk, fingerprint bytes)`` of the stored fingerprints sharing a key with a new one.
-
-    One statement: the distinct fingerprint ids under the ~3,600 probes of
-    ``engine.query_keys`` (exact matches read from the ``(key, fingerprint)`` index alone; the
-    keys sent as one parameter, :class:`InOneParameter`), run once as a subquery
-    (:class:`InSubqueryOnce`), then those rows' bytes by primary key. With 24-bit segments
-    random hits are few (~2,700 at 1M uniform fingerprints, ``engine.keys``), so all are scored.
-    ``exclude`` leaves out every field of that record's host object (an object never duplicates
-    itself).
-    """
+) -> models.QuerySet:
+    """``(pk, fingerprint bytes)`` rows of the stored fingerprints sharing a key with a new one,
+    as one statement (not yet run): see :func:`candidates`."""
     candidate_ids = (
         ImageFingerprintKey.objects.filter(
             InOneParameter(models.F("key"), engine.query_keys(fingerprint))
@@ -98,33 +95,23 @@ def candidates(
     )
     if exclude is not None:
         rows = rows.exclude(content_type_id=exclude.content_type_id, object_id=exclude.object_id)
-    with cached_index_costs(connections[rows.db]):
-        return [(pk, bytes(data)) for pk, data in rows.values_list("pk", "fingerprint")]
+    return rows.values_list("pk", "fingerprint")
 
 
-@contextmanager
-def cached_index_costs(connection: Any) -> Iterator[None]:
-    """On PostgreSQL, plan the statements inside with ``random_page_cost = 1.1``, then put the
-    previous value back (nothing elsewhere).
+def candidates(
+    fingerprint: engine.Fingerprint, *, exclude: ImageFingerprint | None = None
+) -> list[tuple[int, bytes]]:
+    """``(pk, fingerprint bytes)`` of the stored fingerprints sharing a key with a new one.
 
-    With the default of 4 (pages read from disk) PostgreSQL prices the thousands of index probes
-    above a scan of a key table of up to a few hundred thousand rows and scans it, several times
-    slower (the docs' scan benchmark shows by how much). The key index is the hot, cached part of
-    the database, which is what 1.1 (the usual setting for SSDs) says. The setting is
-    transaction-local (``set_config(..., true)``) and restored, so an enclosing transaction's other
-    statements keep the server's value.
+    One statement, at the server's planner settings: the distinct fingerprint ids under the
+    ~3,600 probes of ``engine.query_keys`` (exact matches read from the ``(key, fingerprint)``
+    index alone; the keys sent as one parameter, :class:`InOneParameter`), run once as a subquery
+    (:class:`InSubqueryOnce`), then those rows' bytes by primary key. With 24-bit segments
+    random hits are few (~2,700 at 1M uniform fingerprints, ``engine.keys``), so all are scored.
+    ``exclude`` leaves out every field of that record's host object (an object never duplicates
+    itself).
     """
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT current_setting('random_page_cost'), "
-            "set_config('random_page_cost', '1.1', true)"
-        )
-        previous = cursor.fetchone()[0]
-        yield  # an error rolls the (sub)transaction back, the setting with it
-        cursor.execute("SELECT set_config('random_page_cost', %s, true)", [previous])
+    return [(pk, bytes(data)) for pk, data in candidate_rows(fingerprint, exclude=exclude)]
 
 
 def find_similar(

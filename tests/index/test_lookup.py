@@ -1,4 +1,5 @@
-"""``index.InOneParameter``: the list-as-one-parameter lookup ``candidates()`` relies on."""
+"""``index.InOneParameter``, the list-as-one-parameter lookup ``candidates()`` relies on, and
+the candidate statement and its plan."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, models
 from django.db.models.sql import Query
+from django.test.utils import CaptureQueriesContext
 
 from imagex_dedup import engine
-from imagex_dedup.index.lookup import InOneParameter, candidates
+from imagex_dedup.index.lookup import InOneParameter, candidate_rows, candidates
 from imagex_dedup.index.store import refresh_planner_statistics
 from imagex_dedup.models import ImageFingerprint, ImageFingerprintKey
 from tests.support.synthetic import synthetic_fingerprints
@@ -58,25 +60,25 @@ postgresql_only = pytest.mark.skipif(
 )
 
 
-@postgresql_only
-def test_candidates_plan_with_cached_index_costs_and_restore_the_setting() -> None:
-    record, fingerprint = store_synthetic(20)[3]
-    with connection.cursor() as cursor:
-        cursor.execute("SET LOCAL random_page_cost = 3.3")  # the test runs in a transaction
-        seen: list[str] = []
-
-        def record_setting(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
-            if "imagex_dedup_imagefingerprintkey" in sql:
-                cursor.execute("SELECT current_setting('random_page_cost')")
-                seen.append(cursor.fetchone()[0])
-            return execute(sql, params, many, context)
-
-        with connection.execute_wrapper(record_setting):
-            found = candidates(fingerprint)
-        cursor.execute("SELECT current_setting('random_page_cost')")
-        assert cursor.fetchone()[0] == "3.3", "the enclosing transaction keeps its value"
-    assert seen == ["1.1"]
+def test_candidates_run_one_statement() -> None:
+    record, fingerprint = store_synthetic(12)[3]
+    with CaptureQueriesContext(connection) as queries:
+        found = candidates(fingerprint)
+    assert len(queries) == 1, "no planner settings, transaction or second round trip"
     assert record.pk in {pk for pk, _ in found}
+
+
+@postgresql_only
+def test_candidate_plan_reads_the_key_index_at_the_default_page_cost() -> None:
+    # 30 images (3,600 key rows): with the keys as a constant array the planner prices the
+    # probes above a scan of the key table at random_page_cost = 4 and scans it.
+    stored = store_synthetic(30)
+    refresh_planner_statistics()
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL random_page_cost = 4")  # the test runs in a transaction
+    plan = candidate_rows(stored[3][1]).explain()
+    assert "imagex_dedup_key_idx" in plan
+    assert f"Seq Scan on {ImageFingerprintKey._meta.db_table}" not in plan
 
 
 @postgresql_only
