@@ -10,8 +10,13 @@ SQLite: a file in a temp directory, loaded with ``synchronous=OFF`` and a 1 GiB 
 PostgreSQL: a ``bench_imagex_dedup`` database (``--pg-database``: pick another name when a run is
 already going) on 127.0.0.1:5432 (user postgres), created for the run and dropped afterwards.
 
+``--explain N`` prints the plan of the candidate statement (``index.lookup.candidate_rows``) for
+the first N planted images at each size, after the timed look-ups: ``EXPLAIN (ANALYZE, BUFFERS)``
+on PostgreSQL (the plan check before a release: an index scan of ``imagex_dedup_key_idx``, buffers
+read vs hit), ``EXPLAIN QUERY PLAN`` on SQLite.
+
 Run: ``.venv/bin/python bench/bench_index.py [--sizes 100000 1000000] [--databases sqlite
-postgresql] [--queries 50] [--workers 2]``
+postgresql] [--queries 50] [--workers 2] [--explain 0]``
 """
 
 from __future__ import annotations
@@ -199,6 +204,18 @@ def measure(queries: list[tuple[int, bytes]], stored: int, content_type_id: int)
     }
 
 
+def explain(queries: list[tuple[int, bytes]]) -> None:
+    """Print the candidate statement's plan for each query (see the module docstring)."""
+    from django.db import connection
+
+    from imagex_dedup.index.lookup import candidate_rows
+
+    options = {"analyze": True, "buffers": True} if connection.vendor == "postgresql" else {}
+    for original, data in queries:
+        plan = candidate_rows(engine.Fingerprint.from_bytes(data)).explain(**options)
+        print(f"plan, planted copy of {original}:\n{plan}", flush=True)
+
+
 @contextmanager
 def postgres_database(pg_name: str) -> Iterator[None]:
     import psycopg
@@ -231,7 +248,9 @@ def create_schema() -> int:
     return ContentType.objects.get_or_create(app_label="bench", model="photo")[0].pk
 
 
-def run(database: str, sizes: list[int], n_queries: int, workers: int, seed: int) -> None:
+def run(
+    database: str, sizes: list[int], n_queries: int, workers: int, seed: int, n_explain: int
+) -> None:
     started = time.perf_counter()
     fingerprints, planted = synthetic_fingerprints(max(sizes), seed=seed, planted=n_queries)
     data = [fp.to_bytes() for fp in fingerprints]
@@ -266,6 +285,7 @@ def run(database: str, sizes: list[int], n_queries: int, workers: int, seed: int
             f" | load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
+        explain(queries[:n_explain])
 
 
 def main() -> None:
@@ -276,6 +296,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--pg-database", default=PG_NAME)
+    parser.add_argument("--explain", type=int, default=0, metavar="N")
     args = parser.parse_args()
     if len(args.databases) > 1:
         # Django is configured once per process: one child process per database.
@@ -295,6 +316,8 @@ def main() -> None:
                 str(args.seed),
                 "--pg-database",
                 args.pg_database,
+                "--explain",
+                str(args.explain),
                 "--sizes",
                 *map(str, args.sizes),
             ]
@@ -305,9 +328,9 @@ def main() -> None:
         configure(database, os.path.join(tmp, "bench.sqlite3"), args.pg_database)
         if database == "postgresql":
             with postgres_database(args.pg_database):
-                run(database, args.sizes, args.queries, args.workers, args.seed)
+                run(database, args.sizes, args.queries, args.workers, args.seed, args.explain)
         else:
-            run(database, args.sizes, args.queries, args.workers, args.seed)
+            run(database, args.sizes, args.queries, args.workers, args.seed, args.explain)
 
 
 if __name__ == "__main__":
