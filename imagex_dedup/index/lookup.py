@@ -34,12 +34,11 @@ class InOneParameter(_InFallback):
     compiler and the database's parser several times more than one parameter (measured in the docs'
     index look-up benchmark). On PostgreSQL the array is hidden from the planner on purpose: given
     the constant, it estimates every value against the column's statistics (~1 ms of planning for
-    3,600 keys) and prices the probes as thousands of random page reads, which beat a scan of the
-    key table only with ``random_page_cost`` near 1 and good statistics. Given an InitPlan's
-    result it plans a handful of probes and reads the ``(key, fingerprint)`` index at the server's
-    own costs; execution is the same index scan, the array sorted once (docs' index look-up
-    benchmark). Used as a filter expression, ``InOneParameter(F("key"), keys)``, not registered on
-    a field.
+    3,600 keys) and prices the probes as thousands of random page reads, above a scan of the key
+    table unless ``random_page_cost`` is near 1 and the statistics are good. Given an InitPlan's
+    result it plans a handful of probes and keeps the ``(key, fingerprint)`` index at the
+    server's own costs; the execution is the same index scan. Used as a filter expression,
+    ``InOneParameter(F("key"), keys)``, not registered on a field.
     """
 
     lookup_name = "in_one_parameter"
