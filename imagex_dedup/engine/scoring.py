@@ -34,6 +34,14 @@ must agree as well (the score is capped by the grid distance against the looser
 (:data:`BLANK`) matches through the whole-picture kinds only, since a blank band or corner looks
 like any other.
 
+**Empty pictures.** A picture whose grid cells all lie within :data:`EMPTY_RANGE` levels of
+each other (a plain white page, a black frame) has no structure at all: its hashes are signs of
+nothing (its windows come out the same as any other empty picture's, its full hash is decided
+by a mark in its margin or by noise), so no hash comparison means anything. An empty picture
+matches only another empty picture, by level: 0.84 exactly at :data:`EMPTY_LEVELS` levels apart.
+A picture with a mark in it (a sheet of paper with a signature) is not empty and never matches
+an empty one.
+
 The result is clipped to [0, 1]. Calibration (bench/bench_accuracy.py): the tolerances sit just
 below the closest *different* pictures measured on the labelled set (a stereo pair, two views of
 one scene a few per cent apart; look-alike textures); 0.84 favours precision.
@@ -82,6 +90,11 @@ NEAR_IDENTICAL = 0.95
 """A low-detail pair whose whole pictures score this much matches without the grid check."""
 BLANK = 1.5
 """Grid spread below which a picture counts as blank."""
+EMPTY_RANGE = 2
+"""Levels between the darkest and brightest grid cell up to which a picture counts as empty
+(encoding noise on a plain picture moves cells by a level or so)."""
+EMPTY_LEVELS = 32.0
+"""Difference of the median levels at which two empty pictures score 0.84."""
 _SLOPE = 1.0 - DEFAULT_SIMILARITY
 
 FULL_BITS = FULL_SIDE * FULL_SIDE - 1
@@ -200,7 +213,8 @@ class Prepared:
     (n, cells) twice the grid's cell ranks; ``spread``: (n,) how much the grid varies, in levels:
     the mean absolute deviation of its cells from their median, leaving out the
     :data:`GRID_IGNORED` most deviant cells (so an overlay does not make a flat picture look
-    detailed).
+    detailed); ``empty``: (n,) bool, no variation at all (:data:`EMPTY_RANGE`); ``level``:
+    (n,) the grid's median level.
     """
 
     full: np.ndarray
@@ -208,6 +222,8 @@ class Prepared:
     regions: np.ndarray
     ranks: np.ndarray
     spread: np.ndarray
+    empty: np.ndarray
+    level: np.ndarray
 
     def __len__(self) -> int:
         return len(self.full)
@@ -240,13 +256,16 @@ def prepare(fingerprints: Sequence[Fingerprint | bytes], *, oriented: bool = Tru
     else:
         full, low = full_bits[:, None], full_bits[:, None, _LOW_INDEX]
     grids = rows[:, GRID_OFFSET:]
-    deviation = np.sort(np.abs(grids - np.median(grids, axis=1, keepdims=True)), axis=1)
+    level = np.median(grids, axis=1)
+    deviation = np.sort(np.abs(grids - level[:, None]), axis=1)
     return Prepared(
         full=_words(np.packbits(full, axis=2)),
         low=_words(np.packbits(low, axis=2)),
         regions=_words(regions),
         ranks=_grid_ranks(grids),
         spread=deviation[:, : _CELLS - GRID_IGNORED].mean(axis=1),
+        empty=np.ptp(grids, axis=1) <= EMPTY_RANGE,
+        level=level,
     )
 
 
@@ -335,7 +354,12 @@ def pair_scores(a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray) -> np.
     strict = np.maximum(aligned, np.where(spread < BLANK, 0.0, partial))
     low = np.minimum(strict, score_from_distance(grid, 1, VETO_TOLERANCE))
     low = np.where(aligned >= NEAR_IDENTICAL, aligned, low)
-    return np.clip(np.where(spread < LOW_DETAIL, low, detailed), 0.0, 1.0)
+    score = np.where(spread < LOW_DETAIL, low, detailed)
+    # empty pictures: by level, and only with each other
+    empty_a, empty_b = a.empty[ia], b.empty[ib]
+    levels = score_from_distance(np.abs(a.level[ia] - b.level[ib]), 1, EMPTY_LEVELS)
+    score = np.where(empty_a | empty_b, np.where(empty_a & empty_b, levels, 0.0), score)
+    return np.clip(score, 0.0, 1.0)
 
 
 def compare_many(
