@@ -10,6 +10,7 @@ from PIL import Image
 from imagex_dedup.engine import DEFAULT_SIMILARITY, Fingerprint, compare, compare_many
 from imagex_dedup.engine.fingerprint import fingerprint_image
 from imagex_dedup.engine.scoring import (
+    EMPTY_LEVELS,
     FULL_BITS,
     FULL_TOLERANCE,
     SIDE_TOLERANCE,
@@ -117,6 +118,21 @@ def test_a_caption_box_does_not_make_different_dark_photos_match() -> None:
     for i, j in itertools.combinations(range(len(photos)), 2):
         assert compare(boxed[i], boxed[j]) < DEFAULT_SIMILARITY
     assert all(compare(b, p) >= DEFAULT_SIMILARITY for b, p in zip(boxed, plain, strict=True))
+
+
+def test_an_empty_picture_matches_only_another_empty_picture_of_its_level() -> None:
+    """A plain page has no structure: its windows hash like any other plain picture's, so the
+    page with a small mark in a corner (not empty) scored 1.0 with it through the windows."""
+    page = Image.new("RGB", (200, 150), (255, 255, 255))
+    marked = page.copy()
+    marked.paste((200, 200, 200), (2, 2, 14, 12))
+    grey = Image.new("RGB", (100, 75), (245, 245, 245))
+    black = Image.new("RGB", (200, 150), (0, 0, 0))
+    plain = fingerprint_image(page)
+    assert compare(plain, fingerprint_image(marked)) == 0.0
+    expected = 1 - (1 - DEFAULT_SIMILARITY) * 10 / EMPTY_LEVELS  # levels 255 and 245
+    assert compare(plain, fingerprint_image(grey)) == pytest.approx(expected)
+    assert compare(plain, fingerprint_image(black)) == 0.0
 
 
 def test_blank_pictures_match_only_as_whole_pictures() -> None:
