@@ -36,7 +36,8 @@ like any other. A tilt is the exception: the corners it fills (black or mirrored
 decide the ranks of a flat grid, so the grid cannot confirm it (flat textures tilted by 3.5
 degrees measured 7-14 rank units from their originals, different low-detail tiles 2.5-7.6).
 Two other agreements do instead: a tilted window that nearly coincides (:data:`NEAR_IDENTICAL`)
-and whole pictures that broadly agree (full-hash score :data:`TILT_WHOLE`).
+and whole pictures that broadly agree (the full hashes scored against the looser
+:data:`TILT_WHOLE_TOLERANCE`); the pair scores the weaker of the two.
 
 **Empty pictures.** A picture whose grid cells all lie within :data:`EMPTY_RANGE` levels of
 each other (a plain white page, a black frame) has no structure at all: its hashes are signs of
@@ -92,10 +93,10 @@ GRID_SPREAD = 24.0
 """Grid spread both pictures need for the grid kind to count."""
 NEAR_IDENTICAL = 0.95
 """A low-detail pair whose whole pictures score this much matches without the grid check."""
-TILT_WHOLE = 0.78
-"""Full-hash score with which a low-detail pair's near-identical tilted window counts without
-the grid check: about two thirds of the full-hash bits agree (the flat textures' tilted copies
-scored 0.78-0.87 with their originals; unrelated pictures agree on about half)."""
+TILT_WHOLE_TOLERANCE = 0.34
+"""Full-hash distance (fraction of the bits) at which a low-detail pair with a near-identical
+tilted window scores 0.84 without the grid check: two thirds of the bits agree (the flat
+textures' tilted copies were 22-30 % apart from their originals; unrelated pictures, half)."""
 BLANK = 1.5
 """Grid spread below which a picture counts as blank."""
 EMPTY_RANGE = 2
@@ -343,11 +344,10 @@ def pair_scores(a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray) -> np.
     full = popcount(a.full[ia] ^ b.full[ib, :1]).min(axis=1)
     centre, side, masked, tilt = _region_distances(a, ia, b, ib)
     grid = grid_distance(a, ia, b, ib)
-    full_score = score_from_distance(full, FULL_BITS, FULL_TOLERANCE)
     tilt_score = score_from_distance(tilt, WINDOW_BITS, TILT_TOLERANCE)
     aligned = np.maximum.reduce(
         [
-            full_score,
+            score_from_distance(full, FULL_BITS, FULL_TOLERANCE),
             score_from_distance(centre, WINDOW_BITS, CENTRE_TOLERANCE),
             score_from_distance(side, WINDOW_BITS, SIDE_TOLERANCE),
         ]
@@ -362,8 +362,9 @@ def pair_scores(a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray) -> np.
     strict = np.maximum(aligned, np.where(spread < BLANK, 0.0, partial))
     low = np.minimum(strict, score_from_distance(grid, 1, VETO_TOLERANCE))
     low = np.where(aligned >= NEAR_IDENTICAL, aligned, low)
-    tilted = (tilt_score >= NEAR_IDENTICAL) & (full_score >= TILT_WHOLE) & (spread >= BLANK)
-    low = np.where(tilted, np.maximum(low, tilt_score), low)
+    whole = np.minimum(tilt_score, score_from_distance(full, FULL_BITS, TILT_WHOLE_TOLERANCE))
+    tilted = (tilt_score >= NEAR_IDENTICAL) & (spread >= BLANK)
+    low = np.where(tilted, np.maximum(low, whole), low)
     score = np.where(spread < LOW_DETAIL, low, detailed)
     # empty pictures: by level, and only with each other
     empty_a, empty_b = a.empty[ia], b.empty[ib]

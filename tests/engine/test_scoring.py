@@ -133,7 +133,7 @@ def test_a_low_detail_tilt_matches_through_a_tilted_window_and_the_whole_picture
 ) -> None:
     """A flat picture and its tilted copy: the grids' ranks are noise, so the grid check cannot
     confirm the pair; a tilted window identical to the original's centred window does, while the
-    full hashes agree on two thirds of their bits (80 of 255 apart: 0.80), not on fewer (100)."""
+    full hashes agree on two thirds of their bits (80 of 255 apart), not on fewer (100 apart)."""
     rng = np.random.default_rng(0)
     full = rng.random(256) < 0.5
     full[0] = False
