@@ -33,7 +33,7 @@ must agree as well (the score is capped by the grid distance against the looser
 :data:`VETO_TOLERANCE`: 0.84 exactly at it, proportionally less beyond), and a *blank* picture
 (:data:`BLANK`) matches through the whole-picture kinds only, since a blank band or corner looks
 like any other. A tilt is the exception: the corners it fills (black or mirrored) and noise
-decide the ranks of a flat grid, so the grid cannot confirm it (flat textures tilted by 3.5
+decide the ranks of a flat grid, so the grid cannot confirm it (flat textures tilted by 2-5
 degrees measured 7-14 rank units from their originals, different low-detail tiles 2.5-7.6).
 Two other agreements do instead: a tilted window that nearly coincides (:data:`NEAR_IDENTICAL`)
 and whole pictures that broadly agree (the full hashes scored against the looser
@@ -92,11 +92,12 @@ LOW_DETAIL = 8.0
 GRID_SPREAD = 24.0
 """Grid spread both pictures need for the grid kind to count."""
 NEAR_IDENTICAL = 0.95
-"""A low-detail pair whose whole pictures score this much matches without the grid check."""
+"""A low-detail pair whose whole pictures score this much matches without the grid check; a
+tilted window this close counts without it too (see :data:`TILT_WHOLE_TOLERANCE`)."""
 TILT_WHOLE_TOLERANCE = 0.34
 """Full-hash distance (fraction of the bits) at which a low-detail pair with a near-identical
 tilted window scores 0.84 without the grid check: two thirds of the bits agree (the flat
-textures' tilted copies were 22-30 % apart from their originals; unrelated pictures, half)."""
+textures' tilted copies were 21-32 % apart from their originals; unrelated pictures, half)."""
 BLANK = 1.5
 """Grid spread below which a picture counts as blank."""
 EMPTY_RANGE = 2
