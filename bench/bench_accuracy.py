@@ -6,11 +6,14 @@ original. Pairwise precision/recall over *all* pairs of images (original-variant
 variant-variant), per-transform recall on original-variant pairs, a threshold sweep, the closest
 negatives, and the recall of the database keys (``keys.py``) on pairs scoring >= 0.84.
 
-Low-detail pictures: every original cut into a 5x5 grid of tiles (many near-blank or one-edge),
-and the pairs of tiles from different originals that score >= 0.84 counted (every such pair is
-false).
+Low-detail pictures: every original cut into a 5x5 grid of tiles (many near-blank or one-edge;
+``--tiles 4 5 6`` for more cuts), and the pairs of tiles from different originals that score >=
+0.84 counted (every such pair is false, though two empty tiles of one level, e.g. two plain white
+ones, are the same picture: counted apart).
 
-Groups (``group()`` at the default threshold) are scored as a pairwise same-group decision
+Groups (``group()`` at the default threshold): first the recall of its links (``links.py``, the
+in-memory index beyond ``EXACT_MAX`` images) on the pairs scoring >= 0.84; then the groups are
+scored as a pairwise same-group decision
 (precision, recall, F1 over all pairs), per transform (a variant in its original's group), and by
 the groups that mix two originals, each listed with the transforms that joined it.
 
@@ -30,6 +33,7 @@ import pdqhash
 from photos import originals
 
 from imagex_dedup.engine import fingerprint_image, group, index_keys, query_keys
+from imagex_dedup.engine.links import linked_pairs
 from imagex_dedup.engine.scoring import DEFAULT_SIMILARITY, pair_scores, prepare
 from tests.support.variants import TRANSFORMS, generate_variants
 
@@ -148,16 +152,22 @@ def report_groups(
 ) -> None:
     """Groups as a pairwise decision, per transform, and the groups that mix originals."""
     n = len(fps)
+    linked = engine >= DEFAULT_SIMILARITY
+    found, *_ = linked_pairs(prepare(fps), DEFAULT_SIMILARITY)
+    links = int(np.sum(linked[upper]))
+    print("\n## group() on the labelled set")
+    print(
+        f"- links found (links.py): {len(found)}/{links} pairs scoring >= {DEFAULT_SIMILARITY} "
+        f"({len(found) / max(1, links):.4f})"
+    )
     start = time.perf_counter()
     groups = group(fps)
     seconds = time.perf_counter() - start
     grouped = np.zeros((n, n), bool)
     for members in groups:
         grouped[np.ix_(members, members)] = True
-    linked = engine >= DEFAULT_SIMILARITY
     covered = int(np.sum(linked[upper] & grouped[upper]))
     p, r, f = prf(grouped, truth, upper)
-    print("\n## group() on the labelled set")
     print(
         f"- {len(groups)} groups in {seconds:.2f} s; pairs scoring >= {DEFAULT_SIMILARITY} that "
         f"end up in one group: {covered}/{int(np.sum(linked[upper]))}"
@@ -195,22 +205,27 @@ def tiles(images: list, per_side: int = 5) -> tuple[list, np.ndarray]:
     return cut, np.array(owner)
 
 
-def report_tiles(images: list) -> None:
-    pieces, owner = tiles(images)
-    similarity = engine_similarity([fingerprint_image(piece) for piece in pieces])
+def report_tiles(images: list, per_side: int) -> None:
+    pieces, owner = tiles(images, per_side)
+    fps = [fingerprint_image(piece) for piece in pieces]
+    similarity = engine_similarity(fps)
     ia, ib = np.triu_indices(len(pieces), 1)
     different = owner[ia] != owner[ib]
     false = similarity[ia, ib][different] >= DEFAULT_SIMILARITY
-    print("\n## Low-detail pictures: tiles of different originals")
+    empty = prepare(fps).empty
+    both_empty = (empty[ia] & empty[ib])[different][false]
+    print(f"\n## Low-detail pictures: {per_side}x{per_side} tiles of different originals")
     print(
         f"- {len(pieces)} tiles, {int(different.sum())} pairs from different originals: "
-        f"{int(false.sum())} score >= {DEFAULT_SIMILARITY} ({false.mean():.1e} per pair)"
+        f"{int(false.sum())} score >= {DEFAULT_SIMILARITY} ({false.mean():.1e} per pair), "
+        f"{int(both_empty.sum())} of them two empty tiles"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--tiles", type=int, nargs="+", default=[5], help="tiles per side")
     args = parser.parse_args()
 
     data = build_set(args.seed)
@@ -303,9 +318,11 @@ def main() -> None:
         f"query keys: mean {np.mean(query_sizes):.1f}, max {max(query_sizes)}"
     )
     report_groups(data, fps, engine, truth, upper)
-    report_tiles(
-        [img for img, t in zip(data.images, data.transforms, strict=True) if t == "original"]
-    )
+    originals_only = [
+        img for img, t in zip(data.images, data.transforms, strict=True) if t == "original"
+    ]
+    for per_side in args.tiles:
+        report_tiles(originals_only, per_side)
 
     print("\n## Time (fingerprint or hash all images, single process)")
     for m in methods:

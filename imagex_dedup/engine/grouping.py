@@ -15,8 +15,10 @@ Semantics (what a reviewer can rely on before a merge deletes all members but on
   families does not pull them together, and a chain (a crop of a crop of a crop) does not pull
   its far end in;
 * an image is in at most one group, and its group depends only on the images connected to it
-  through links: images with no link to them, however many, change nothing (for more than
-  :data:`.links.EXACT_MAX` fingerprints, as far as the index finds the links).
+  through links: images with no link to them, however many, change nothing. Beyond
+  :data:`.links.EXACT_MAX` fingerprints the links are those the index finds plus every link
+  inside a component of up to :data:`.links.COMPLETE_MAX` linked images, a rule on the
+  component alone; a link between two images nothing connects can be missed there.
 
 Why not connected components: one false link (two views of a stereo pair, an overlay that makes
 one picture look like another) merges two whole groups, and a chain of edits joins pictures

@@ -32,7 +32,20 @@ matched strictly: unless the whole pictures nearly coincide (:data:`NEAR_IDENTIC
 must agree as well (the score is capped by the grid distance against the looser
 :data:`VETO_TOLERANCE`: 0.84 exactly at it, proportionally less beyond), and a *blank* picture
 (:data:`BLANK`) matches through the whole-picture kinds only, since a blank band or corner looks
-like any other.
+like any other. A tilt is the exception: the corners it fills (black or mirrored) and noise
+decide the ranks of a flat grid, so the grid cannot confirm it (flat textures tilted by 2-5
+degrees measured 7-14 rank units from their originals, different low-detail tiles 2.5-7.6).
+Two other agreements do instead: a tilted window that nearly coincides (:data:`NEAR_IDENTICAL`)
+and whole pictures that broadly agree (the full hashes scored against the looser
+:data:`TILT_WHOLE_TOLERANCE`); the pair scores the weaker of the two.
+
+**Empty pictures.** A picture whose grid cells all lie within :data:`EMPTY_RANGE` levels of
+each other (a plain white page, a black frame) has no structure at all: its hashes are signs of
+nothing (its windows come out the same as any other empty picture's, its full hash is decided
+by a mark in its margin or by noise), so no hash comparison means anything. An empty picture
+matches only another empty picture, by level: 0.84 exactly at :data:`EMPTY_LEVELS` levels apart.
+A picture with a mark in it (a sheet of paper with a signature) is not empty and never matches
+an empty one.
 
 The result is clipped to [0, 1]. Calibration (bench/bench_accuracy.py): the tolerances sit just
 below the closest *different* pictures measured on the labelled set (a stereo pair, two views of
@@ -79,9 +92,19 @@ LOW_DETAIL = 8.0
 GRID_SPREAD = 24.0
 """Grid spread both pictures need for the grid kind to count."""
 NEAR_IDENTICAL = 0.95
-"""A low-detail pair whose whole pictures score this much matches without the grid check."""
+"""A low-detail pair whose whole pictures score this much matches without the grid check; a
+tilted window this close counts without it too (see :data:`TILT_WHOLE_TOLERANCE`)."""
+TILT_WHOLE_TOLERANCE = 0.34
+"""Full-hash distance (fraction of the bits) at which a low-detail pair with a near-identical
+tilted window scores 0.84 without the grid check: two thirds of the bits agree (the flat
+textures' tilted copies were 21-32 % apart from their originals; unrelated pictures, half)."""
 BLANK = 1.5
 """Grid spread below which a picture counts as blank."""
+EMPTY_RANGE = 2
+"""Levels between the darkest and brightest grid cell up to which a picture counts as empty
+(encoding noise on a plain picture moves cells by a level or so)."""
+EMPTY_LEVELS = 32.0
+"""Difference of the median levels at which two empty pictures score 0.84."""
 _SLOPE = 1.0 - DEFAULT_SIMILARITY
 
 FULL_BITS = FULL_SIDE * FULL_SIDE - 1
@@ -199,7 +222,8 @@ class Prepared:
     (n, cells) twice the grid's cell ranks; ``spread``: (n,) how much the grid varies, in levels:
     the mean absolute deviation of its cells from their median, leaving out the
     :data:`GRID_IGNORED` most deviant cells (so an overlay does not make a flat picture look
-    detailed).
+    detailed); ``empty``: (n,) bool, no variation at all (:data:`EMPTY_RANGE`); ``level``:
+    (n,) the grid's median level.
     """
 
     full: np.ndarray
@@ -207,6 +231,8 @@ class Prepared:
     regions: np.ndarray
     ranks: np.ndarray
     spread: np.ndarray
+    empty: np.ndarray
+    level: np.ndarray
 
     def __len__(self) -> int:
         return len(self.full)
@@ -239,13 +265,16 @@ def prepare(fingerprints: Sequence[Fingerprint | bytes], *, oriented: bool = Tru
     else:
         full, low = full_bits[:, None], full_bits[:, None, _LOW_INDEX]
     grids = rows[:, GRID_OFFSET:]
-    deviation = np.sort(np.abs(grids - np.median(grids, axis=1, keepdims=True)), axis=1)
+    level = np.median(grids, axis=1)
+    deviation = np.sort(np.abs(grids - level[:, None]), axis=1)
     return Prepared(
         full=_words(np.packbits(full, axis=2)),
         low=_words(np.packbits(low, axis=2)),
         regions=_words(regions),
         ranks=_grid_ranks(grids),
         spread=deviation[:, : _CELLS - GRID_IGNORED].mean(axis=1),
+        empty=np.ptp(grids, axis=1) <= EMPTY_RANGE,
+        level=level,
     )
 
 
@@ -356,6 +385,7 @@ def pair_scores(a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray) -> np.
     """
     full = popcount(_rows(a.full, ia) ^ b.full[ib, :1]).min(axis=1)
     centre, side, masked, tilt = _region_distances(a, ia, b, ib)
+    tilt_score = score_from_distance(tilt, WINDOW_BITS, TILT_TOLERANCE)
     aligned = np.maximum.reduce(
         [
             score_from_distance(full, FULL_BITS, FULL_TOLERANCE),
@@ -363,20 +393,26 @@ def pair_scores(a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray) -> np.
             score_from_distance(side, WINDOW_BITS, SIDE_TOLERANCE),
         ]
     )
-    partial = np.maximum(
-        score_from_distance(masked, WINDOW_BITS, MASKED_TOLERANCE),
-        score_from_distance(tilt, WINDOW_BITS, TILT_TOLERANCE),
-    )
+    partial = np.maximum(score_from_distance(masked, WINDOW_BITS, MASKED_TOLERANCE), tilt_score)
     spread = np.minimum(a.spread[ia], b.spread[ib])
     grid = _grid_distances(a, ia, b, ib, spread, np.maximum(aligned, partial))
     grid_kind = np.where(spread >= GRID_SPREAD, score_from_distance(grid, 1, GRID_TOLERANCE), 0.0)
     detailed = np.maximum.reduce([aligned, partial, grid_kind])
     # low detail: no grid kind, no partial kinds for a blank picture (a blank band or corner
     # matches any other), and the grids must agree, unless the whole pictures nearly coincide
+    # or a tilted window nearly coincides while the whole pictures broadly agree
     strict = np.maximum(aligned, np.where(spread < BLANK, 0.0, partial))
     low = np.minimum(strict, score_from_distance(grid, 1, VETO_TOLERANCE))
     low = np.where(aligned >= NEAR_IDENTICAL, aligned, low)
-    return np.clip(np.where(spread < LOW_DETAIL, low, detailed), 0.0, 1.0)
+    whole = np.minimum(tilt_score, score_from_distance(full, FULL_BITS, TILT_WHOLE_TOLERANCE))
+    tilted = (tilt_score >= NEAR_IDENTICAL) & (spread >= BLANK)
+    low = np.where(tilted, np.maximum(low, whole), low)
+    score = np.where(spread < LOW_DETAIL, low, detailed)
+    # empty pictures: by level, and only with each other
+    empty_a, empty_b = a.empty[ia], b.empty[ib]
+    levels = score_from_distance(np.abs(a.level[ia] - b.level[ib]), 1, EMPTY_LEVELS)
+    score = np.where(empty_a | empty_b, np.where(empty_a & empty_b, levels, 0.0), score)
+    return np.clip(score, 0.0, 1.0)
 
 
 def compare_many(

@@ -15,8 +15,10 @@ from imagex_dedup.engine import (
     fingerprint_image,
     group,
 )
-from imagex_dedup.engine.fingerprint import GRID_BYTES, REGIONS
-from imagex_dedup.engine.links import EXACT_MAX
+from imagex_dedup.engine.fingerprint import FULL_SIDE, GRID_BYTES, REGIONS, WINDOW_SIDE
+from imagex_dedup.engine.keys import SEGMENT_BITS, SEGMENTS, segment_positions
+from imagex_dedup.engine.links import EXACT_MAX, components, linked_pairs
+from imagex_dedup.engine.scoring import prepare
 from tests.engine.conftest import photo
 from tests.support.synthetic import pack, synthetic_fingerprints
 from tests.support.variants import make_variant
@@ -104,19 +106,57 @@ def _family(seed: int, size: int) -> list[Fingerprint]:
     return [_fingerprint(bits, seed=seed * 100 + i) for i, bits in enumerate(copies)]
 
 
+def _hidden_family(seed: int, size: int) -> list[Fingerprint]:
+    """A picture and ``size - 1`` copies, all linked to each other (8 bits apart at most), but
+    the index sees only some links: each copy differs from the picture by 2 bits in each of two
+    of the 4 round-robin key segments (alternately the first two and the last two), so a copy
+    shares a key with the picture and with the copies of its own kind, and none with the others
+    (they differ by 2 bits in every segment: beyond radius-1 probes)."""
+    base = _base(seed)
+    rng = np.random.default_rng(seed)
+    segments = segment_positions(SEGMENTS, SEGMENT_BITS)
+    full_positions = (segments // WINDOW_SIDE) * FULL_SIDE + segments % WINDOW_SIDE
+    copies = [base]
+    for k in range(1, size):
+        halves = full_positions[:2] if k % 2 else full_positions[2:]
+        flips = np.concatenate([rng.choice(half, 2, replace=False) for half in halves])
+        copies.append(_flipped(base, flips))
+    return [_fingerprint(bits, seed=seed * 100 + i) for i, bits in enumerate(copies)]
+
+
 @settings(max_examples=15, deadline=None)
-@given(st.integers(0, 2**16), st.integers(2, 6), st.integers(0, EXACT_MAX - 9))
+@given(st.integers(0, 2**16), st.integers(2, 6), st.integers(0, 4 * EXACT_MAX))
 def test_a_group_does_not_depend_on_unrelated_images(seed: int, size: int, extra: int) -> None:
-    """Exact for batches the size of a request (every pair scored). Beyond ``EXACT_MAX`` the
-    index finds the links and can miss a few (bench_accuracy measures how many), so there a
-    group can lose a member when unrelated images are added: a known limit, not asserted."""
-    own = _family(seed, size) + _family(seed + 1, 3)
+    """Alone, a family is grouped on the exact path (every pair scored); among up to 4 times
+    ``EXACT_MAX`` unrelated images, on the index path, where the links the index does not see
+    between copies are found by scoring every pair of the linked component: same groups."""
+    own = _hidden_family(seed, size) + _family(seed + 1, 3)
     unrelated, _ = synthetic_fingerprints(extra, seed=seed, planted=extra // 4)
     assert all(compare_many(fp, own).max() < 0.84 for fp in unrelated)
     alone = group(own)
     together = group(own + unrelated)
     assert [g for g in together if g[0] < len(own)] == alone
     assert alone == [list(range(size)), list(range(size, size + 3))]
+
+
+def test_links_beyond_the_exact_path_are_every_pair_scoring_at_the_threshold() -> None:
+    """Four families whose copies the index links only through their picture, among random
+    fingerprints: the links are exactly the pairs ``compare`` scores >= 0.84."""
+    fps = [fp for seed in range(4) for fp in _hidden_family(seed, 6)]
+    fps += synthetic_fingerprints(2 * EXACT_MAX, seed=5, planted=20)[0]
+    prepared = prepare(fps)
+    a, b, scores = linked_pairs(prepared, 0.84)
+    every = np.array([[compare(x, y) for y in fps] for x in fps[:24]])
+    expected = {(i, j) for i, j in zip(*np.nonzero(np.triu(every >= 0.84, 1)), strict=True)}
+    assert {(i, j) for i, j in zip(a.tolist(), b.tolist(), strict=True) if i < 24} == expected
+    assert len(expected) == 4 * 15
+    assert scores.min() >= 0.84
+
+
+def test_components_are_labelled_by_their_smallest_member() -> None:
+    a, b = np.array([5, 1, 3, 6]), np.array([3, 4, 1, 7])
+    assert components(9, a, b).tolist() == [0, 1, 2, 1, 1, 1, 6, 6, 8]
+    assert components(3, np.zeros(0, int), np.zeros(0, int)).tolist() == [0, 1, 2]
 
 
 def test_assign_joins_the_best_matching_representative() -> None:

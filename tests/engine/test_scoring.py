@@ -8,16 +8,19 @@ from hypothesis import given
 from PIL import Image
 
 from imagex_dedup.engine import DEFAULT_SIMILARITY, Fingerprint, compare, compare_many
-from imagex_dedup.engine.fingerprint import fingerprint_image
+from imagex_dedup.engine.fingerprint import GRID_BYTES, MASKED, REGIONS, WINDOWS, fingerprint_image
 from imagex_dedup.engine.scoring import (
+    EMPTY_LEVELS,
     FULL_BITS,
     FULL_TOLERANCE,
     SIDE_TOLERANCE,
     WINDOW_BITS,
+    prepare,
     score_from_distance,
 )
 from tests.engine.conftest import photo
 from tests.engine.strategies import fingerprints
+from tests.support.synthetic import pack
 from tests.support.variants import make_variant
 
 DISTINCT = ["flower.jpg", "flower2.jpg", "test-card.png", "app13-multiple.jpg", "iss634.webp"]
@@ -117,6 +120,46 @@ def test_a_caption_box_does_not_make_different_dark_photos_match() -> None:
     for i, j in itertools.combinations(range(len(photos)), 2):
         assert compare(boxed[i], boxed[j]) < DEFAULT_SIMILARITY
     assert all(compare(b, p) >= DEFAULT_SIMILARITY for b, p in zip(boxed, plain, strict=True))
+
+
+def _flat(rng: np.random.Generator, full: np.ndarray, regions: np.ndarray) -> Fingerprint:
+    """A low-detail fingerprint: grid levels 100 +- 6, the ranks decided by noise."""
+    return pack(full, regions, 100 + rng.integers(-6, 7, GRID_BYTES))
+
+
+@pytest.mark.parametrize(("flipped", "matches"), [(80, True), (100, False)])
+def test_a_low_detail_tilt_matches_through_a_tilted_window_and_the_whole_picture(
+    flipped: int, matches: bool
+) -> None:
+    """A flat picture and its tilted copy: the grids' ranks are noise, so the grid check cannot
+    confirm the pair; a tilted window identical to the original's centred window does, while the
+    full hashes agree on two thirds of their bits (80 of 255 apart), not on fewer (100 apart)."""
+    rng = np.random.default_rng(0)
+    full = rng.random(256) < 0.5
+    full[0] = False
+    regions = rng.random((2, REGIONS, 100)) < 0.5
+    regions[:, :, 0] = False
+    regions[1, len(WINDOWS) + len(MASKED)] = regions[0, 0]  # tilted window = centred window
+    tilted_full = full.copy()
+    tilted_full[rng.choice(np.arange(1, 256), flipped, replace=False)] ^= True
+    original, tilted = _flat(rng, full, regions[0]), _flat(rng, tilted_full, regions[1])
+    assert prepare([original, tilted]).spread.tolist() == pytest.approx([3, 3], abs=1.5)
+    assert (compare(original, tilted) >= DEFAULT_SIMILARITY) is matches
+
+
+def test_an_empty_picture_matches_only_another_empty_picture_of_its_level() -> None:
+    """A plain page has no structure: its windows hash like any other plain picture's, so the
+    page with a small mark in a corner (not empty) scored 1.0 with it through the windows."""
+    page = Image.new("RGB", (200, 150), (255, 255, 255))
+    marked = page.copy()
+    marked.paste((200, 200, 200), (2, 2, 14, 12))
+    grey = Image.new("RGB", (100, 75), (245, 245, 245))
+    black = Image.new("RGB", (200, 150), (0, 0, 0))
+    plain = fingerprint_image(page)
+    assert compare(plain, fingerprint_image(marked)) == 0.0
+    expected = 1 - (1 - DEFAULT_SIMILARITY) * 10 / EMPTY_LEVELS  # levels 255 and 245
+    assert compare(plain, fingerprint_image(grey)) == pytest.approx(expected)
+    assert compare(plain, fingerprint_image(black)) == 0.0
 
 
 def test_blank_pictures_match_only_as_whole_pictures() -> None:
