@@ -65,13 +65,19 @@ import numpy as np
 
 from imagex_dedup.engine.fingerprint import (
     CENTRED_WINDOWS,
+    CONTENT,
     MASKED,
-    REGIONS,
     WINDOW_SIDE,
     WINDOWS,
     Fingerprint,
 )
-from imagex_dedup.engine.scoring import MASKED_SIDES, Prepared, orient_regions, prepare
+from imagex_dedup.engine.scoring import (
+    MASKED_SIDES,
+    Prepared,
+    content_present,
+    orient_regions,
+    prepare,
+)
 
 SEGMENTS = 4
 SEGMENT_BITS = 24
@@ -135,14 +141,17 @@ _SPACE_SHIFT = SEGMENT_BITS + 3
 _MASKED_SPACES = np.arange(1, len(MASKED) + 1, dtype=np.int64) << _SPACE_SHIFT
 """Space tag of each masked window (top, bottom, left, right), as added to its keys."""
 _MASKED_REGIONS = slice(len(WINDOWS), len(WINDOWS) + len(MASKED))
-_TILTED_REGIONS = slice(len(WINDOWS) + len(MASKED), REGIONS)
+_TILTED_REGIONS = slice(len(WINDOWS) + len(MASKED), CONTENT)
 
 
 def stored_keys(prepared: Prepared) -> np.ndarray:
     """(n, (11 * 2 + 8) * SEGMENTS) database keys of many fingerprints, with repeats: the keys of
     :func:`index_keys`, vectorised for bulk loads (``prepare(..., oriented=False)`` suffices)."""
     n = len(prepared)
-    aligned = np.concatenate([prepared.low[:, :1], prepared.windows], axis=1)
+    # where there is no content window, the full hash's low frequencies: keys repeated, no more
+    present = content_present(prepared.regions)[:, None, None]
+    content = np.where(present, prepared.regions[:, CONTENT : CONTENT + 1], prepared.low[:, :1])
+    aligned = np.concatenate([prepared.low[:, :1], prepared.windows, content], axis=1)
     tilted = segment_keys(prepared.regions[:, _TILTED_REGIONS], _ROUND_ROBIN)
     masked = segment_keys(prepared.regions[:, _MASKED_REGIONS], _ROUND_ROBIN)
     return np.concatenate(
@@ -172,8 +181,10 @@ def query_keys(fp: Fingerprint | bytes) -> list[int]:
     prepared = prepare([fp])
     oriented = orient_regions(prepared.regions)[0]  # (8, REGIONS, 2)
     near = np.concatenate([prepared.low[0], oriented[:, 0]])  # radius-1 probes
+    present = content_present(prepared.regions)[0]
+    content = (oriented[:, CONTENT] if present else prepared.low[0])[:, None]  # (8, 1, 2)
     plain = np.concatenate(
-        [oriented[:, 1:CENTRED_WINDOWS], oriented[:, _TILTED_REGIONS]], axis=1
+        [oriented[:, 1:CENTRED_WINDOWS], oriented[:, _TILTED_REGIONS], content], axis=1
     )  # as-is probes, space 0
     masked = segment_keys(oriented[:, _MASKED_REGIONS], _ROUND_ROBIN)  # (8, masked, 4)
     return np.unique(
