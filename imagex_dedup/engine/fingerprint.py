@@ -263,12 +263,15 @@ def _sign_bits(samples: np.ndarray, side: int) -> np.ndarray:
 def _content_bits(pixels: np.ndarray, trimmed: np.ndarray) -> np.ndarray:
     """Window hash bits of the content window of ``pixels`` (RGB before trimming), or all 0
     when it is not :data:`CONTENT_MIN_CUT` smaller than the ``trimmed`` picture on an axis."""
+    none = np.zeros(WINDOW_SIDE * WINDOW_SIDE, bool)
     rows, columns = padding(_luminance(pixels))
+    if not rows and not columns:
+        return none  # the usual case: detail up to an edge on each axis
     h, w = pixels.shape[:2]
     content = trim_borders(pixels[rows : h - rows, columns : w - columns])
     (ch, cw), (th, tw) = content.shape[:2], trimmed.shape[:2]
     if ch > th * (1 - CONTENT_MIN_CUT) and cw > tw * (1 - CONTENT_MIN_CUT):
-        return np.zeros(WINDOW_SIDE * WINDOW_SIDE, bool)
+        return none
     luma = Image.fromarray(_luminance(content))
     return _sign_bits(_samples(luma, (0, 0, *luma.size)), WINDOW_SIDE)
 
