@@ -8,28 +8,16 @@ from hypothesis import given
 from PIL import Image
 
 from imagex_dedup.engine import DEFAULT_SIMILARITY, Fingerprint, compare, compare_many
-from imagex_dedup.engine.fingerprint import (
-    FULL_SIDE,
-    MASKED,
-    REGIONS,
-    WINDOW_SIDE,
-    WINDOWS,
-    fingerprint_image,
-)
+from imagex_dedup.engine.fingerprint import fingerprint_image
 from imagex_dedup.engine.scoring import (
     FULL_BITS,
     FULL_TOLERANCE,
     SIDE_TOLERANCE,
-    VETO_TOLERANCE,
     WINDOW_BITS,
-    grid_distance,
-    inner_grid_distance,
-    prepare,
     score_from_distance,
 )
 from tests.engine.conftest import photo
 from tests.engine.strategies import fingerprints
-from tests.support.synthetic import pack
 from tests.support.variants import make_variant
 
 DISTINCT = ["flower.jpg", "flower2.jpg", "test-card.png", "app13-multiple.jpg", "iss634.webp"]
@@ -137,43 +125,3 @@ def test_blank_pictures_match_only_as_whole_pictures() -> None:
     marked.paste((20, 20, 20), (0, 0, 60, 20))  # a dark block in a corner: no frame to trim
     assert compare(fingerprint_image(blank), fingerprint_image(blank.resize((100, 75)))) == 1.0
     assert compare(fingerprint_image(blank), fingerprint_image(marked)) < DEFAULT_SIMILARITY
-
-
-def _low_detail_pair_tilted_with_black_corners() -> tuple[Fingerprint, Fingerprint]:
-    """A low-detail picture (grid levels within 10) and a copy tilted with black corners: its
-    tilted window is the original's 5 % window, its grid the original's with the outer ring
-    darkened (the corners' black triangles), all its other hashes unrelated."""
-    rng = np.random.default_rng(3)
-    grid = rng.integers(100, 110, (8, 8))
-    ring = np.ones((8, 8), bool)
-    ring[1:7, 1:7] = False
-    tilted_grid = np.where(ring, grid - rng.integers(20, 90, (8, 8)), grid)
-
-    def bits(count: int, side: int) -> np.ndarray:
-        out = rng.random((count, side * side)) < 0.5
-        out[:, 0] = False
-        return out
-
-    regions = bits(REGIONS, WINDOW_SIDE)
-    other_regions = bits(REGIONS, WINDOW_SIDE)
-    other_regions[len(WINDOWS) + len(MASKED)] = regions[0]  # the tilted window lines up
-    original = pack(bits(1, FULL_SIDE)[0], regions, grid.ravel())
-    return original, pack(bits(1, FULL_SIDE)[0], other_regions, tilted_grid.ravel())
-
-
-def test_black_corners_shift_the_whole_grid_ranks_not_the_inner_ones() -> None:
-    a, b = (prepare([fp]) for fp in _low_detail_pair_tilted_with_black_corners())
-    first = np.zeros(1, np.intp)
-    assert grid_distance(a, first, b, first)[0] > VETO_TOLERANCE
-    assert inner_grid_distance(a, first, b, first)[0] == 0.0
-
-
-def test_a_low_detail_picture_tilted_with_black_corners_matches_through_its_inner_grid() -> None:
-    original, tilted = _low_detail_pair_tilted_with_black_corners()
-    assert compare(original, tilted) >= DEFAULT_SIMILARITY
-    unrelated = pack(
-        np.unpackbits(tilted.full_hash()).astype(bool),
-        np.unpackbits(tilted.region_hashes(), axis=1)[:, : WINDOW_SIDE**2].astype(bool),
-        np.random.default_rng(4).integers(100, 110, 64),  # another low-detail picture
-    )
-    assert compare(original, unrelated) < DEFAULT_SIMILARITY
