@@ -337,28 +337,6 @@ def content_distance(a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray) -
     )
 
 
-_INNER = (np.arange(_CELLS) // GRID_SIDE % (GRID_SIDE - 1) != 0) & (
-    np.arange(_CELLS) % GRID_SIDE % (GRID_SIDE - 1) != 0
-)
-"""The grid cells off the outer ring (6 x 6 of 8 x 8): the black corners of a tilt of 2-5
-degrees stay in the outer ring. Flips and rotations map them onto themselves."""
-INNER_IGNORED = 6
-"""Inner cells left out of the inner grid comparison: the ones that differ most in rank."""
-
-
-def inner_grid_distance(a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray) -> np.ndarray:
-    """:func:`grid_distance` over the inner cells alone, ranked among themselves: the black
-    corners of a tilt are the darkest cells and shift the rank of every other cell by as many,
-    which the whole grid's ranks cannot ignore."""
-    kept = int(_INNER.sum()) - INNER_IGNORED
-    oriented = a.ranks[ia][:, _GRID_PERMS][:, :, _INNER]  # (k, 8, inner), b's cell order
-    a_ranks = _grid_ranks(oriented.reshape(-1, oriented.shape[-1])).reshape(oriented.shape)
-    b_ranks = _grid_ranks(b.ranks[ib][:, _INNER])
-    diff = np.abs(a_ranks - b_ranks[:, None, :])
-    best = np.partition(diff, kept - 1, axis=-1)[..., :kept].sum(axis=-1).min(axis=1)
-    return best / (2.0 * kept)
-
-
 def pair_scores(a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray) -> np.ndarray:
     """Scores of the pairs ``(a[ia[k]], b[ib[k]])`` as float64, vectorised over k.
 
@@ -376,8 +354,10 @@ def pair_scores(a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray) -> np.
             score_from_distance(content_distance(a, ia, b, ib), WINDOW_BITS, CONTENT_TOLERANCE),
         ]
     )
-    tilted = score_from_distance(tilt, WINDOW_BITS, TILT_TOLERANCE)
-    partial = np.maximum(score_from_distance(masked, WINDOW_BITS, MASKED_TOLERANCE), tilted)
+    partial = np.maximum(
+        score_from_distance(masked, WINDOW_BITS, MASKED_TOLERANCE),
+        score_from_distance(tilt, WINDOW_BITS, TILT_TOLERANCE),
+    )
     spread = np.minimum(a.spread[ia], b.spread[ib])
     grid_kind = np.where(spread >= GRID_SPREAD, score_from_distance(grid, 1, GRID_TOLERANCE), 0.0)
     detailed = np.maximum.reduce([aligned, partial, grid_kind])
@@ -385,11 +365,6 @@ def pair_scores(a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray) -> np.
     # matches any other), and the grids must agree, unless the whole pictures nearly coincide
     strict = np.maximum(aligned, np.where(spread < BLANK, 0.0, partial))
     low = np.minimum(strict, score_from_distance(grid, 1, VETO_TOLERANCE))
-    # a tilt's black corners shift every rank of the whole grid: its veto ranks the inner cells
-    tilted = np.where(spread < BLANK, 0.0, tilted)
-    lift = np.flatnonzero((spread < LOW_DETAIL) & (tilted > low))
-    inner = score_from_distance(inner_grid_distance(a, ia[lift], b, ib[lift]), 1, VETO_TOLERANCE)
-    low[lift] = np.maximum(low[lift], np.minimum(tilted[lift], inner))
     low = np.where(aligned >= NEAR_IDENTICAL, aligned, low)
     return np.clip(np.where(spread < LOW_DETAIL, low, detailed), 0.0, 1.0)
 
