@@ -95,6 +95,7 @@ FULL_BYTES = FULL_SIDE * FULL_SIDE // 8
 WINDOW_BYTES = -(-WINDOW_SIDE * WINDOW_SIDE // 8)
 GRID_BYTES = GRID_SIDE * GRID_SIDE
 TILTED = len(TILTS) * CENTRED_WINDOWS
+"""Tilted window hashes: the centred windows of each tilted picture."""
 CONTENT = len(WINDOWS) + len(MASKED) + TILTED
 """Index of the content window among the region hashes (the last one)."""
 REGIONS = CONTENT + 1

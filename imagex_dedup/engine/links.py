@@ -7,13 +7,12 @@ of all its stored hashes (full-hash low frequencies, windows, masked, tilted and
 windows) and probed, in the 8 dihedral orientations, with the segments of its full hash (each as
 is and with any one bit flipped: pigeonhole, any pair within 7 differing bits of those 96 is a
 candidate) and of its masked, tilted and content windows (as is: an overlay leaves a masked
-window unchanged). Each
-hit is judged by the two hashes that share the key, vectorised and in chunks of probing
-fingerprints to bound memory: random hits are rejected at once. Hits whose full hashes score
-within :data:`NEAR_MARGIN` of the similarity, or whose two hashes are within :data:`NEAR_BITS`,
-are then scored exactly, so a link means the same as ``compare(a, b) >= similarity``. A pair
-none of whose key combinations comes that close is missed: bench/bench_accuracy.py reports how
-often on its labelled set.
+window unchanged). Each hit is judged by the two hashes that share the key, vectorised and in
+chunks of probing fingerprints to bound memory: random hits are rejected at once. Hits whose
+full hashes score within :data:`NEAR_MARGIN` of the similarity, or whose two hashes are within
+:data:`NEAR_BITS`, are then scored exactly, so a link means the same as ``compare(a, b) >=
+similarity``. A pair none of whose key combinations comes that close is missed:
+bench/bench_accuracy.py reports how often on its labelled set.
 """
 
 from __future__ import annotations
