@@ -17,15 +17,20 @@ Pipeline (bench/README.md has the measurements behind each choice):
    caption box, a logo or a banner near that side leaves them unchanged), and for the centred
    windows of the picture tilted by each of :data:`TILTS` (a tilt of 2-5 degrees is within 1.5
    degrees of one of them); compared window to window, not indexed;
-6. the mean luminance of each cell of a :data:`GRID_SIDE` x :data:`GRID_SIDE` grid over the
+6. the same for the *content window* (:mod:`.content`): the centred rectangle that holds the
+   picture's sharp detail, found on the picture before trimming, then trimmed like the whole
+   picture, when it is at least :data:`CONTENT_MIN_CUT` smaller on one axis than the trimmed
+   picture (a photo pasted on a blurred, enlarged copy of itself; then it lines up with the
+   original's whole picture); all bits 0 when there is none;
+7. the mean luminance of each cell of a :data:`GRID_SIDE` x :data:`GRID_SIDE` grid over the
    64x64 samples of step 3, one byte each: the *grid*. Scoring compares grids by rank (so
    brightness, contrast and gamma do not matter) and ignores the worst cells (so an overlay or
    the corners of a tilt do not either), and tells low-detail pictures by it; see :mod:`.scoring`.
 
 Layout (:data:`FINGERPRINT_BYTES` bytes): version byte, full hash (32 bytes), the
-:data:`REGIONS` hashes of steps 4-5 (windows, masked windows, then the tilted windows angle by
-angle) in 13 bytes each (4 padding bits), then the grid (row-major). Hash bits are row-major over
-(vertical, horizontal) frequency and the DC bit is always 0.
+:data:`REGIONS` hashes of steps 4-6 (windows, masked windows, the tilted windows angle by
+angle, then the content window) in 13 bytes each (4 padding bits), then the grid (row-major).
+Hash bits are row-major over (vertical, horizontal) frequency and the DC bit is always 0.
 
 Because bits are *signs* of DCT coefficients, the hashes of the eight dihedral transforms
 (flips, 90-degree rotations) follow from the stored bits alone: a horizontal flip negates the
@@ -43,12 +48,14 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image
 
+from imagex_dedup.engine.content import padding
 from imagex_dedup.engine.errors import ImageLoadError
 from imagex_dedup.engine.loading import LoadLimits, load_image
 
-FINGERPRINT_VERSION = 2
+FINGERPRINT_VERSION = 3
 """Bumped whenever the bytes of a picture's fingerprint change (stored ones are then refreshed).
-2: relative trim tolerance, 10 % centred window, masked and tilted windows, grid."""
+2: relative trim tolerance, 10 % centred window, masked and tilted windows, grid.
+3: content window."""
 
 FULL_SIDE = 16
 """Frequencies per axis in the full hash."""
@@ -77,6 +84,8 @@ MASKED: tuple[tuple[float, float, float, float], ...] = (
 left, right, in that order (:mod:`.scoring` maps them through flips and rotations)."""
 TILTS = (3.5, -3.5)
 """Angles (degrees, anticlockwise) of the tilted pictures whose centred windows are hashed."""
+CONTENT_MIN_CUT = 0.04
+"""A content window must be this much smaller than the trimmed picture on one axis to count."""
 GRID_SIDE = 8
 """Cells per axis of the grid of mean luminances."""
 WORK_SIZE = 256
@@ -85,8 +94,13 @@ WORK_SIZE = 256
 FULL_BYTES = FULL_SIDE * FULL_SIDE // 8
 WINDOW_BYTES = -(-WINDOW_SIDE * WINDOW_SIDE // 8)
 GRID_BYTES = GRID_SIDE * GRID_SIDE
-REGIONS = len(WINDOWS) + len(MASKED) + len(TILTS) * CENTRED_WINDOWS
-"""Hashes stored after the full hash: windows, masked windows, tilted centred windows."""
+TILTED = len(TILTS) * CENTRED_WINDOWS
+"""Tilted window hashes: the centred windows of each tilted picture."""
+CONTENT = len(WINDOWS) + len(MASKED) + TILTED
+"""Index of the content window among the region hashes (the last one)."""
+REGIONS = CONTENT + 1
+"""Hashes stored after the full hash: windows, masked windows, tilted centred windows, content
+window."""
 GRID_OFFSET = 1 + FULL_BYTES + REGIONS * WINDOW_BYTES
 FINGERPRINT_BYTES = GRID_OFFSET + GRID_BYTES
 
@@ -247,6 +261,22 @@ def _sign_bits(samples: np.ndarray, side: int) -> np.ndarray:
     return bits.ravel()
 
 
+def _content_bits(pixels: np.ndarray, trimmed: np.ndarray) -> np.ndarray:
+    """Window hash bits of the content window of ``pixels`` (RGB before trimming), or all 0
+    when it is not :data:`CONTENT_MIN_CUT` smaller than the ``trimmed`` picture on an axis."""
+    none = np.zeros(WINDOW_SIDE * WINDOW_SIDE, bool)
+    rows, columns = padding(_luminance(pixels))
+    if not rows and not columns:
+        return none  # the usual case: detail up to an edge on each axis
+    h, w = pixels.shape[:2]
+    content = trim_borders(pixels[rows : h - rows, columns : w - columns])
+    (ch, cw), (th, tw) = content.shape[:2], trimmed.shape[:2]
+    if ch > th * (1 - CONTENT_MIN_CUT) and cw > tw * (1 - CONTENT_MIN_CUT):
+        return none
+    luma = Image.fromarray(_luminance(content))
+    return _sign_bits(_samples(luma, (0, 0, *luma.size)), WINDOW_SIDE)
+
+
 def _grid(samples: np.ndarray) -> np.ndarray:
     """Mean of each of the ``GRID_SIDE x GRID_SIDE`` cells of ``samples``, rounded to uint8."""
     cell = DCT_SIZE // GRID_SIDE
@@ -264,7 +294,9 @@ def fingerprint_image(image: Image.Image) -> Fingerprint:
     if max(rgb.size) > WORK_SIZE:
         rgb = rgb.copy()
         rgb.thumbnail((WORK_SIZE, WORK_SIZE), Image.Resampling.BOX)
-    luma = Image.fromarray(_luminance(trim_borders(np.asarray(rgb, dtype=np.float32))))
+    pixels = np.asarray(rgb, dtype=np.float32)
+    trimmed = trim_borders(pixels)
+    luma = Image.fromarray(_luminance(trimmed))
     whole = _samples(luma, (0, 0, *luma.size))
     regions = [(luma, cuts) for cuts in (*WINDOWS, *MASKED)]
     for angle in TILTS:
@@ -277,6 +309,7 @@ def fingerprint_image(image: Image.Image) -> Fingerprint:
         ).tobytes()
         for picture, cuts in regions
     )
+    parts.append(np.packbits(_content_bits(pixels, trimmed)).tobytes())
     parts.append(_grid(whole).tobytes())
     return Fingerprint(b"".join(parts))
 

@@ -3,15 +3,15 @@
 Up to :data:`EXACT_MAX` fingerprints every pair is scored with :func:`.scoring.pair_scores`.
 Beyond, candidate pairs come from an in-memory multi-index (:mod:`.keys`): the 96 low-frequency
 bits of a hash are cut into 4 segments of 24 bits; every fingerprint is indexed by the segments
-of all its stored hashes (full-hash low frequencies, windows, masked and tilted windows) and
-probed, in the 8 dihedral orientations, with the segments of its full hash (each as is and with
-any one bit flipped: pigeonhole, any pair within 7 differing bits of those 96 is a candidate)
-and of its masked and tilted windows (as is: an overlay leaves a masked window unchanged). Each
-hit is judged by the two hashes that share the key, vectorised and in chunks of probing
-fingerprints to bound memory: random hits are rejected at once. Hits whose full hashes score
-within :data:`NEAR_MARGIN` of the similarity, or whose two hashes are within :data:`NEAR_BITS`,
-are then scored exactly, so a link means the same as ``compare(a, b) >= similarity``. A pair
-none of whose key combinations comes that close is missed by the index.
+of all its stored hashes (full-hash low frequencies, windows, masked, tilted and content
+windows) and probed, in the 8 dihedral orientations, with the segments of its full hash (each as
+is and with any one bit flipped: pigeonhole, any pair within 7 differing bits of those 96 is a
+candidate) and of its masked, tilted and content windows (as is: an overlay leaves a masked
+window unchanged). Each hit is judged by the two hashes that share the key, vectorised and in
+chunks of probing fingerprints to bound memory: random hits are rejected at once. Hits whose
+full hashes score within :data:`NEAR_MARGIN` of the similarity, or whose two hashes are within
+:data:`NEAR_BITS`, are then scored exactly, so a link means the same as ``compare(a, b) >=
+similarity``. A pair none of whose key combinations comes that close is missed by the index.
 
 Then every pair inside each connected component of the links found (images linked directly or
 through others) is scored, for components of up to :data:`COMPLETE_MAX` images: two copies of
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from imagex_dedup.engine.fingerprint import WINDOWS
+from imagex_dedup.engine.fingerprint import CONTENT, WINDOWS
 from imagex_dedup.engine.keys import (
     PROBE_FLIPS,
     SEGMENT_BITS,
@@ -44,6 +44,7 @@ from imagex_dedup.engine.scoring import (
     FULL_BITS,
     FULL_TOLERANCE,
     Prepared,
+    content_present,
     orient_regions,
     pair_scores,
     popcount,
@@ -70,7 +71,8 @@ _SCORE_CHUNK = 20_000
 
 
 def _index(prepared: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Sorted keys of every stored hash (full-hash low frequencies, then the region hashes).
+    """Sorted keys of every stored hash (full-hash low frequencies, then the region hashes;
+    not the content window of a fingerprint that has none).
 
     Returns the hashes (n, hashes per fingerprint, 2), the sorted keys and, for each, its entry
     ``fingerprint * hashes_per_fingerprint + hash`` (int32 both: keys are below 2**26).
@@ -83,6 +85,10 @@ def _index(prepared: Prepared) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         ]
     ).astype(np.int32)
     entries = np.repeat(np.arange(hashes.shape[0] * hashes.shape[1], dtype=np.int64), SEGMENTS)
+    stored = np.ones(hashes.shape[:2], bool)
+    stored[:, 1 + CONTENT] = content_present(prepared.regions)
+    kept = np.repeat(stored.ravel(), SEGMENTS)
+    keys, entries = keys[kept], entries[kept]
     order = np.argsort(keys, kind="stable")
     return hashes, keys[order], entries[order].astype(np.int32)
 
@@ -120,10 +126,14 @@ class _Lookup:
 
 
 def _probe_hashes(prepared: Prepared, start: int, stop: int) -> np.ndarray:
-    """(chunk, 8, 1 + masked + tilted, 2): the probing hashes of ``start:stop`` in every
-    orientation: full-hash low frequencies first, then the masked and tilted windows."""
+    """(chunk, 8, 1 + masked + tilted + 1, 2): the probing hashes of ``start:stop`` in every
+    orientation: full-hash low frequencies first, then the masked, tilted and content windows
+    (the low frequencies again where there is no content window: hits already found)."""
+    low = prepared.low[start:stop, :, None]
     regions = orient_regions(prepared.regions[start:stop, len(WINDOWS) :])
-    return np.concatenate([prepared.low[start:stop, :, None], regions], axis=2)
+    present = content_present(prepared.regions[start:stop])[:, None, None, None]
+    regions[:, :, -1:] = np.where(present, regions[:, :, -1:], low)
+    return np.concatenate([low, regions], axis=2)
 
 
 def _hits(

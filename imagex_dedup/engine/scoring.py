@@ -61,12 +61,14 @@ import numpy as np
 
 from imagex_dedup.engine.fingerprint import (
     CENTRED_WINDOWS,
+    CONTENT,
     FULL_BYTES,
     FULL_SIDE,
     GRID_OFFSET,
     GRID_SIDE,
     MASKED,
     REGIONS,
+    TILTED,
     WINDOW_BYTES,
     WINDOW_SIDE,
     WINDOWS,
@@ -81,6 +83,7 @@ CENTRE_TOLERANCE = 0.14
 SIDE_TOLERANCE = 0.08
 MASKED_TOLERANCE = 0.08
 TILT_TOLERANCE = 0.14
+CONTENT_TOLERANCE = 0.14
 GRID_IGNORED = 12
 """Grid cells left out of a grid comparison: the ones that differ most in rank."""
 GRID_TOLERANCE = 2.5
@@ -111,7 +114,7 @@ FULL_BITS = FULL_SIDE * FULL_SIDE - 1
 WINDOW_BITS = WINDOW_SIDE * WINDOW_SIDE - 1
 _CELLS = GRID_SIDE * GRID_SIDE
 _MASKED = slice(len(WINDOWS), len(WINDOWS) + len(MASKED))
-_TILTED = slice(len(WINDOWS) + len(MASKED), REGIONS)
+_TILTED = slice(len(WINDOWS) + len(MASKED), len(WINDOWS) + len(MASKED) + TILTED)
 
 
 def _orientations() -> list[tuple[bool, bool, bool]]:
@@ -377,6 +380,33 @@ def _grid_distances(
     return grid
 
 
+def content_present(regions: np.ndarray) -> np.ndarray:
+    """(n, REGIONS, 2) region words -> (n,) whether each fingerprint has a content window (an
+    absent one is stored as all 0 bits)."""
+    return regions[:, CONTENT].any(axis=-1)
+
+
+def content_distance(a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray) -> np.ndarray:
+    """Distance of the content kind of pairs: a content window against the other picture's
+    whole picture (its full hash's low frequencies) or content window, in the best orientation;
+    ``WINDOW_BITS + 1`` (never a match) when neither picture has a content window."""
+    a_content = _oriented_rows(a.regions[:, CONTENT : CONTENT + 1], ia)[:, :, 0]  # (k, 8, 2)
+    b_content = b.regions[ib, CONTENT]  # (k, 2)
+    b_low = b.low[ib, 0]
+    to_b = popcount(a_content ^ b_low[:, None]).min(axis=1)
+    both = popcount(a_content ^ b_content[:, None]).min(axis=1)
+    from_b = popcount(_rows(a.low, ia) ^ b_content[:, None]).min(axis=1)
+    far = WINDOW_BITS + 1
+    has_a, has_b = content_present(a.regions[ia]), content_present(b.regions[ib])
+    return np.minimum.reduce(
+        [
+            np.where(has_a, to_b, far),
+            np.where(has_a & has_b, both, far),
+            np.where(has_b, from_b, far),
+        ]
+    )
+
+
 def pair_scores(a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray) -> np.ndarray:
     """Scores of the pairs ``(a[ia[k]], b[ib[k]])`` as float64, vectorised over k.
 
@@ -391,6 +421,7 @@ def pair_scores(a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray) -> np.
             score_from_distance(full, FULL_BITS, FULL_TOLERANCE),
             score_from_distance(centre, WINDOW_BITS, CENTRE_TOLERANCE),
             score_from_distance(side, WINDOW_BITS, SIDE_TOLERANCE),
+            score_from_distance(content_distance(a, ia, b, ib), WINDOW_BITS, CONTENT_TOLERANCE),
         ]
     )
     partial = np.maximum(score_from_distance(masked, WINDOW_BITS, MASKED_TOLERANCE), tilt_score)

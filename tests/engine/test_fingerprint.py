@@ -33,7 +33,7 @@ def _full_bits(fp: Fingerprint) -> np.ndarray:
 
 def test_layout_is_compact_and_versioned() -> None:
     fp = fingerprint_image(photo())
-    assert len(fp.to_bytes()) == FINGERPRINT_BYTES == 331
+    assert len(fp.to_bytes()) == FINGERPRINT_BYTES == 344
     assert fp.to_bytes()[0] == FINGERPRINT_VERSION
     assert not _full_bits(fp)[0]  # DC bit
 

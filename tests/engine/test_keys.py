@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from imagex_dedup.engine import (
@@ -16,6 +16,7 @@ from imagex_dedup.engine import (
 )
 from imagex_dedup.engine.fingerprint import (
     CENTRED_WINDOWS,
+    CONTENT,
     FULL_BYTES,
     FULL_SIDE,
     MASKED,
@@ -36,11 +37,11 @@ def test_keys_are_small_ints_in_range_and_few(fp: Fingerprint) -> None:
     assert all(isinstance(k, int) and 0 <= k < 2**62 for k in index + query)
     assert index == sorted(set(index)) and query == sorted(set(query))
     extra = len(MASKED) + len(TILTS) * CENTRED_WINDOWS  # cut by one partition
-    assert len(index) <= (1 + len(WINDOWS)) * 2 * SEGMENTS + extra * SEGMENTS <= 120
+    assert len(index) <= (2 + len(WINDOWS)) * 2 * SEGMENTS + extra * SEGMENTS <= 128
     radius_one = 16 * 2 * SEGMENTS * len(PROBE_FLIPS)  # full + 5 % window, 8 orientations
-    as_is = 8 * (CENTRED_WINDOWS - 1 + len(TILTS) * CENTRED_WINDOWS) * 2 * SEGMENTS
+    as_is = 8 * (CENTRED_WINDOWS + len(TILTS) * CENTRED_WINDOWS) * 2 * SEGMENTS  # + content
     masked = 8 * len(MASKED) * SEGMENTS
-    assert len(query) <= radius_one + as_is + masked <= 3648
+    assert len(query) <= radius_one + as_is + masked <= 3712
 
 
 @given(fingerprints)
@@ -121,6 +122,22 @@ def test_a_tilted_window_matching_the_other_picture_shares_a_key(
     """A tilted copy's tilted window lines up with the original's centred window while all its
     other hashes differ: whichever of the two is stored, the other finds it."""
     b = _with_region(b, len(WINDOWS) + len(MASKED) + tilted, a, 0)
+    assert set(query_keys(b)) & set(index_keys(a))
+    assert set(query_keys(a)) & set(index_keys(b))
+
+
+@given(fingerprints, fingerprints)
+def test_a_content_window_matching_the_other_picture_shares_a_key(
+    a: Fingerprint, b: Fingerprint
+) -> None:
+    """A padded copy's content window is the original's whole picture while all its other hashes
+    differ: whichever of the two is stored, the other finds it."""
+    full = np.unpackbits(np.frombuffer(a.to_bytes(), np.uint8, FULL_BYTES, 1))
+    low = full.reshape(FULL_SIDE, FULL_SIDE)[:WINDOW_SIDE, :WINDOW_SIDE].ravel()
+    assume(low.any())  # all 0 bits stand for "no content window"
+    data, start = bytearray(b.to_bytes()), 1 + FULL_BYTES + CONTENT * WINDOW_BYTES
+    data[start : start + WINDOW_BYTES] = np.packbits(low).tobytes()
+    b = Fingerprint.from_bytes(bytes(data))
     assert set(query_keys(b)) & set(index_keys(a))
     assert set(query_keys(a)) & set(index_keys(b))
 
