@@ -28,10 +28,12 @@ decided by noise.
 below :data:`LOW_DETAIL` levels: near-blank, dark and flat, or one smooth gradient), the
 hash signs are decided by whatever little structure there is, or by an overlay: two different
 dark photos with the same caption box in one corner get the same full hash. Such pairs are
-matched strictly: unless the whole pictures nearly coincide (:data:`NEAR_IDENTICAL`), the grids
-must agree as well (the score is capped by the grid distance against the looser
-:data:`VETO_TOLERANCE`: 0.84 exactly at it, proportionally less beyond), and a *blank* picture
-(:data:`BLANK`) matches through the whole-picture kinds only, since a blank band or corner looks
+matched strictly: unless the whole pictures nearly coincide (:data:`NEAR_IDENTICAL`; a window
+that coincides counts only while the grids are not clearly apart, :data:`WINDOW_GRID_LIMIT`:
+an overlay makes the windows of two different dark photos coincide), the grids must agree as
+well (the score is capped by the grid distance against the looser :data:`VETO_TOLERANCE`: 0.84
+exactly at it, proportionally less beyond), and a *blank* picture (:data:`BLANK`) matches
+through the whole-picture kinds only, since a blank band or corner looks
 like any other. A tilt is the exception: the corners it fills (black or mirrored) and noise
 decide the ranks of a flat grid, so the grid cannot confirm it (flat textures tilted by 2-5
 degrees measured 7-14 rank units from their originals, different low-detail tiles 2.5-7.6).
@@ -97,6 +99,12 @@ GRID_SPREAD = 24.0
 NEAR_IDENTICAL = 0.95
 """A low-detail pair whose whole pictures score this much matches without the grid check; a
 tilted window this close counts without it too (see :data:`TILT_WHOLE_TOLERANCE`)."""
+WINDOW_GRID_LIMIT = 10.0
+"""Grid distance beyond which a low-detail pair whose whole pictures do not nearly coincide is
+no longer let through by a near-identical *window*: the same caption box over two different dark
+photos makes their windows coincide while their grids stay 10.6-14 rank units apart; copies of
+one picture matching through a window measured 0.9-8.0 (median to 95th percentile, both seeds of
+the accuracy bench)."""
 TILT_WHOLE_TOLERANCE = 0.34
 """Full-hash distance (fraction of the bits) at which a low-detail pair with a near-identical
 tilted window scores 0.84 without the grid check: two thirds of the bits agree (the flat
@@ -416,9 +424,10 @@ def pair_scores(a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray) -> np.
     full = popcount(_rows(a.full, ia) ^ b.full[ib, :1]).min(axis=1)
     centre, side, masked, tilt = _region_distances(a, ia, b, ib)
     tilt_score = score_from_distance(tilt, WINDOW_BITS, TILT_TOLERANCE)
+    whole_score = score_from_distance(full, FULL_BITS, FULL_TOLERANCE)
     aligned = np.maximum.reduce(
         [
-            score_from_distance(full, FULL_BITS, FULL_TOLERANCE),
+            whole_score,
             score_from_distance(centre, WINDOW_BITS, CENTRE_TOLERANCE),
             score_from_distance(side, WINDOW_BITS, SIDE_TOLERANCE),
             score_from_distance(content_distance(a, ia, b, ib), WINDOW_BITS, CONTENT_TOLERANCE),
@@ -430,13 +439,17 @@ def pair_scores(a: Prepared, ia: np.ndarray, b: Prepared, ib: np.ndarray) -> np.
     grid_kind = np.where(spread >= GRID_SPREAD, score_from_distance(grid, 1, GRID_TOLERANCE), 0.0)
     detailed = np.maximum.reduce([aligned, partial, grid_kind])
     # low detail: no grid kind, no partial kinds for a blank picture (a blank band or corner
-    # matches any other), and the grids must agree, unless the whole pictures nearly coincide
-    # or a tilted window nearly coincides while the whole pictures broadly agree
+    # matches any other), and the grids must agree, unless the whole pictures (or a window,
+    # with grids not clearly apart) nearly coincide, or a tilted window nearly coincides while
+    # the whole pictures broadly agree
     strict = np.maximum(aligned, np.where(spread < BLANK, 0.0, partial))
     low = np.minimum(strict, score_from_distance(grid, 1, VETO_TOLERANCE))
-    low = np.where(aligned >= NEAR_IDENTICAL, aligned, low)
+    apart = grid > WINDOW_GRID_LIMIT
+    low = np.where(
+        (aligned >= NEAR_IDENTICAL) & ((whole_score >= NEAR_IDENTICAL) | ~apart), aligned, low
+    )
     whole = np.minimum(tilt_score, score_from_distance(full, FULL_BITS, TILT_WHOLE_TOLERANCE))
-    tilted = (tilt_score >= NEAR_IDENTICAL) & (spread >= BLANK)
+    tilted = (tilt_score >= NEAR_IDENTICAL) & (spread >= BLANK) & ~apart
     low = np.where(tilted, np.maximum(low, whole), low)
     score = np.where(spread < LOW_DETAIL, low, detailed)
     # empty pictures: by level, and only with each other

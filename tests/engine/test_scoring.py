@@ -122,18 +122,22 @@ def test_a_caption_box_does_not_make_different_dark_photos_match() -> None:
     assert all(compare(b, p) >= DEFAULT_SIMILARITY for b, p in zip(boxed, plain, strict=True))
 
 
-def _flat(rng: np.random.Generator, full: np.ndarray, regions: np.ndarray) -> Fingerprint:
-    """A low-detail fingerprint: grid levels 100 +- 6, the ranks decided by noise."""
-    return pack(full, regions, 100 + rng.integers(-6, 7, GRID_BYTES))
+def _flat(full: np.ndarray, regions: np.ndarray, grid: np.ndarray) -> Fingerprint:
+    """A low-detail fingerprint: grid levels ``grid`` (100 +- 7), the ranks decided by noise."""
+    return pack(full, regions, grid)
 
 
-@pytest.mark.parametrize(("flipped", "matches"), [(80, True), (100, False)])
+@pytest.mark.parametrize(
+    ("flipped", "grid_noise", "matches"), [(80, 4, True), (120, 4, False), (80, None, False)]
+)
 def test_a_low_detail_tilt_matches_through_a_tilted_window_and_the_whole_picture(
-    flipped: int, matches: bool
+    flipped: int, grid_noise: int | None, matches: bool
 ) -> None:
-    """A flat picture and its tilted copy: the grids' ranks are noise, so the grid check cannot
-    confirm the pair; a tilted window identical to the original's centred window does, while the
-    full hashes agree on two thirds of their bits (80 of 255 apart), not on fewer (100 apart)."""
+    """A flat picture and its tilted copy: the grids' ranks are mostly noise (8.5-8.8 rank
+    units apart: beyond the grid check), so the grid cannot confirm the pair; a tilted window
+    identical to the original's centred window does, while the full hashes agree on two thirds of
+    their bits (80 of 255 apart), not on fewer (120 apart), and the grids are not clearly another
+    picture's (``None``: unrelated levels, as two different dark photos under one caption box)."""
     rng = np.random.default_rng(0)
     full = rng.random(256) < 0.5
     full[0] = False
@@ -142,7 +146,12 @@ def test_a_low_detail_tilt_matches_through_a_tilted_window_and_the_whole_picture
     regions[1, len(WINDOWS) + len(MASKED)] = regions[0, 0]  # tilted window = centred window
     tilted_full = full.copy()
     tilted_full[rng.choice(np.arange(1, 256), flipped, replace=False)] ^= True
-    original, tilted = _flat(rng, full, regions[0]), _flat(rng, tilted_full, regions[1])
+    grid = 100 + rng.integers(-6, 7, GRID_BYTES)
+    if grid_noise is None:
+        tilted_grid = 100 + rng.integers(-6, 7, GRID_BYTES)
+    else:
+        tilted_grid = grid + rng.integers(-grid_noise, grid_noise + 1, GRID_BYTES)
+    original, tilted = _flat(full, regions[0], grid), _flat(tilted_full, regions[1], tilted_grid)
     assert prepare([original, tilted]).spread.tolist() == pytest.approx([3, 3], abs=1.5)
     assert (compare(original, tilted) >= DEFAULT_SIMILARITY) is matches
 
@@ -160,6 +169,15 @@ def test_an_empty_picture_matches_only_another_empty_picture_of_its_level() -> N
     expected = 1 - (1 - DEFAULT_SIMILARITY) * 10 / EMPTY_LEVELS  # levels 255 and 245
     assert compare(plain, fingerprint_image(grey)) == pytest.approx(expected)
     assert compare(plain, fingerprint_image(black)) == 0.0
+
+
+@pytest.mark.parametrize("seed", [2, 5])
+def test_an_overlay_never_lets_windows_or_tilts_match_different_dark_photos(seed: int) -> None:
+    """The caption box decides the windows and tilted windows of two dark, flat photos (at seed
+    5 a tilted window 4 bits apart): their grids, 13 rank units apart, keep them apart."""
+    photos = [_dark(photo(name)) for name in ("rocket.jpg", "coins.jpg")]
+    boxed = [fingerprint_image(make_variant(p, "caption", seed=seed)) for p in photos]
+    assert compare(boxed[0], boxed[1]) < DEFAULT_SIMILARITY
 
 
 def test_blank_pictures_match_only_as_whole_pictures() -> None:
